@@ -1,0 +1,549 @@
+"""Deck: the one facade the API, the CLI and tests use to command and read the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from agentdeck import __version__
+from agentdeck.clock import Clock, SystemClock
+from agentdeck.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from agentdeck.domain.events import EventKind
+from agentdeck.domain.gates import GateDecision
+from agentdeck.domain.ids import new_id
+from agentdeck.domain.runs import (
+    Artifact,
+    Event,
+    Run,
+    RunStatus,
+    Step,
+    WaitKind,
+    check_transition,
+    sources_of,
+)
+from agentdeck.engine.notifier import Notifier, PgListener, Topic, payload
+from agentdeck.engine.registry import Registry, Workflow
+from agentdeck.engine.worker import Worker, WorkerConfig
+from agentdeck.settings import Settings
+from agentdeck.store import journal
+from agentdeck.store import runs as run_queries
+from agentdeck.store import workers as worker_queries
+from agentdeck.store.database import Database
+from agentdeck.store.migrate import upgrade
+from agentdeck.store.notify import notify
+from agentdeck.store.runs import RunFilter
+from agentdeck.store.workers import WorkerRow
+
+MAX_PRIORITY = 1000
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One run to submit."""
+
+    workflow: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    priority: int = 0
+    not_before: datetime | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list; pass `next_cursor` back to get the next."""
+
+    items: list[Run]
+    next_cursor: str | None
+
+
+class Deck:
+    """Submit, read and steer runs; start workers. Holds the database and the wake-up hub."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        registry: Registry | None = None,
+        clock: Clock | None = None,
+        migrate: bool = True,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.registry = registry or Registry()
+        self.clock = clock or SystemClock()
+        self.db = Database(
+            self.settings.resolved_database_url(),
+            sqlite_synchronous=self.settings.sqlite_synchronous,
+        )
+        if migrate:
+            upgrade(self.db.engine)
+        self.notifier = Notifier()
+        self._listener: PgListener | None = None
+        self._workers: list[Worker] = []
+
+    # --- life cycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start cross-process wake-ups (LISTEN on PostgreSQL); call from the event loop."""
+        if self.db.is_postgres and self._listener is None:
+            self._listener = PgListener(self.db.url, self.notifier)
+            self._listener.start()
+
+    @property
+    def listener(self) -> PgListener | None:
+        return self._listener
+
+    async def close(self) -> None:
+        for worker in list(self._workers):
+            await worker.stop()
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+        self.db.dispose()
+
+    async def __aenter__(self) -> Deck:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def worker(self, concurrency: int | None = None, **overrides: Any) -> Worker:
+        """A worker bound to this deck's database and registry (not yet started)."""
+        s = self.settings
+        config = WorkerConfig(
+            concurrency=concurrency or s.concurrency,
+            lease_interval=s.lease_interval,
+            heartbeat_interval=s.heartbeat_interval,
+            rescue_interval=s.rescue_interval,
+            poll_interval=s.poll_interval,
+            worker_lost_after=s.worker_lost_after,
+            shutdown_grace=s.shutdown_grace,
+        )
+        config = WorkerConfig(**{**config.__dict__, **overrides})
+        worker = Worker(self.db, self.registry, self.notifier, self.clock, config)
+        self._workers.append(worker)
+        return worker
+
+    # --- submitting ----------------------------------------------------------
+
+    async def submit(
+        self,
+        workflow: str,
+        inputs: dict[str, Any] | None = None,
+        *,
+        priority: int = 0,
+        not_before: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> Run:
+        """Queue a run; with an idempotency key already used, return that key's run."""
+        sub = Submission(
+            workflow, {} if inputs is None else inputs, priority, not_before, idempotency_key
+        )
+        return (await self.submit_many([sub]))[0]
+
+    async def submit_many(self, submissions: Sequence[Submission]) -> list[Run]:
+        """Queue many runs in one transaction; every one is validated before any is written."""
+        rows = [self._row(sub) for sub in submissions]
+        try:
+            result = await self.db.write(lambda conn: self._insert(conn, rows))
+        except IntegrityError:
+            # a concurrent submit with the same idempotency key won the race
+            result = await self.db.write(lambda conn: self._insert(conn, rows))
+        self.notifier.publish(Topic.READY)
+        return result
+
+    def _row(self, sub: Submission) -> dict[str, Any]:
+        workflow = self._workflow_for_submit(sub.workflow)
+        if not isinstance(sub.inputs, dict):
+            raise InvalidInput("inputs must be a JSON object", field="inputs")
+        inputs = workflow.validate_inputs(sub.inputs)
+        _check_json(inputs, "inputs")
+        if isinstance(sub.priority, bool) or not isinstance(sub.priority, int):
+            raise InvalidInput("priority must be an integer", field="priority")
+        if not 0 <= sub.priority <= MAX_PRIORITY:
+            raise InvalidInput(f"priority must be between 0 and {MAX_PRIORITY}", field="priority")
+        if sub.not_before is not None and sub.not_before.tzinfo is None:
+            raise InvalidInput("not_before must carry a timezone", field="not_before")
+        key = sub.idempotency_key
+        if key is not None and not (0 < len(key) <= 200):
+            raise InvalidInput(
+                "idempotency_key must be 1 to 200 characters", field="idempotency_key"
+            )
+        now = self.clock.now()
+        return {
+            "id": new_id("run"),
+            "workflow": workflow.name,
+            "status": RunStatus.QUEUED,
+            "inputs": inputs,
+            "priority": sub.priority,
+            "due_at": max(now, sub.not_before) if sub.not_before else now,
+            "idempotency_key": key,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    def _workflow_for_submit(self, name: str) -> Workflow:
+        if not isinstance(name, str) or not name:
+            raise InvalidInput("workflow must be a non-empty string", field="workflow")
+        try:
+            return self.registry.get(name)
+        except NotFound as error:
+            raise InvalidInput(str(error), field="workflow") from None
+
+    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Run]:
+        keys = [r["idempotency_key"] for r in rows if r["idempotency_key"]]
+        existing = run_queries.find_by_idempotency_keys(conn, keys)
+        fresh: list[dict[str, Any]] = []
+        for row in rows:
+            key = row["idempotency_key"]
+            if key and key in existing:
+                continue
+            if key:
+                existing[key] = None  # type: ignore[assignment]  # a repeat within this call
+            fresh.append(row)
+        run_queries.insert_runs(conn, fresh)
+        _events(conn, [(r["id"], EventKind.SUBMITTED, None, r["created_at"]) for r in fresh])
+        notify(conn, [payload(Topic.READY)] if fresh else [])
+        created = {r["id"]: r for r in fresh}
+        stored = {r.id: r for r in run_queries.find_runs(conn, created)} if created else {}
+        out: list[Run] = []
+        for row in rows:
+            key = row["idempotency_key"]
+            if row["id"] in stored:
+                out.append(stored[row["id"]])
+            else:
+                out.append(existing[key] or _first(out, key))
+        return out
+
+    # --- reading -------------------------------------------------------------
+
+    async def get(self, run_id: str) -> Run:
+        run = await self.db.read(lambda conn: run_queries.find_run(conn, run_id))
+        if run is None:
+            raise NotFound(f"no run with id {run_id!r}")
+        return run
+
+    async def list(
+        self,
+        where: RunFilter | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page:
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        for status in where.statuses if where else ():
+            if status not in RunStatus.__members__.values():
+                raise InvalidInput(f"unknown status {status!r}", field="status")
+        items = await self.db.read(
+            lambda conn: run_queries.list_runs(
+                conn, where or RunFilter(), before_id=cursor, limit=limit + 1
+            )
+        )
+        more = len(items) > limit
+        items = items[:limit]
+        return Page(items, items[-1].id if more else None)
+
+    async def steps(self, run_id: str) -> list[Step]:
+        await self.get(run_id)
+        return await self.db.read(lambda conn: journal.list_steps(conn, run_id))
+
+    async def events(
+        self, run_id: str | None = None, *, after: int = 0, limit: int = 500
+    ) -> list[Event]:
+        if run_id is not None:
+            await self.get(run_id)
+        return await self.db.read(
+            lambda conn: journal.list_events(conn, run_id=run_id, after=after, limit=limit)
+        )
+
+    async def artifacts(self, run_id: str) -> list[Artifact]:
+        await self.get(run_id)
+        return await self.db.read(lambda conn: journal.list_artifacts(conn, run_id))
+
+    async def artifact(self, artifact_id: str) -> Artifact:
+        found = await self.db.read(lambda conn: journal.find_artifact(conn, artifact_id))
+        if found is None:
+            raise NotFound(f"no artifact with id {artifact_id!r}")
+        return found
+
+    async def workers(self) -> list[WorkerRow]:
+        return await self.db.read(worker_queries.list_workers)
+
+    async def health(self) -> dict[str, Any]:
+        """Database reachability, workers alive, version."""
+        try:
+            counts = await self.db.read(run_queries.count_by_status)
+            database = {"ok": True, "dialect": self.db.dialect}
+        except Exception as error:
+            counts = {}
+            database = {"ok": False, "dialect": self.db.dialect, "error": type(error).__name__}
+        alive = [w for w in await self.workers() if w.status == "alive"] if database["ok"] else []
+        return {
+            "status": "ok" if database["ok"] else "degraded",
+            "version": __version__,
+            "database": database,
+            "workers": {"alive": len(alive), "ids": [w.id for w in alive]},
+            "runs": counts,
+        }
+
+    async def wait(self, run_id: str, timeout: float | None = None) -> Run:  # noqa: ASYNC109
+        """Return the run once it is finished, waiting or paused; TimeoutError after `timeout`."""
+        changed = asyncio.Event()
+
+        def on_notice(topic: Topic, notice_run: str | None) -> None:
+            if topic == Topic.FINISHED and notice_run == run_id:
+                changed.set()
+
+        unsubscribe = self.notifier.subscribe(on_notice)
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    changed.clear()
+                    run = await self.get(run_id)
+                    if run.status in (*FINISHED_OR_PARKED,):
+                        return run
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            changed.wait(), self.settings.poll_interval.total_seconds()
+                        )
+        finally:
+            unsubscribe()
+
+    # --- steering ------------------------------------------------------------
+
+    async def cancel(self, run_id: str) -> Run:
+        """Cancel now: a run not executing ends at once, an executing one is interrupted."""
+        return await self._steer(run_id, self._cancel_tx, Topic.CANCEL)
+
+    async def pause(self, run_id: str) -> Run:
+        """Park the run: at once if not executing, else after its current step."""
+        return await self._steer(run_id, self._pause_tx, Topic.PAUSE)
+
+    async def resume(self, run_id: str) -> Run:
+        """Queue a paused run again; its journal skips the steps it finished."""
+        return await self._steer(run_id, self._resume_tx, Topic.READY)
+
+    async def retry(self, run_id: str) -> Run:
+        """A new run with the same workflow and inputs, linked to this finished one."""
+        return await self._steer(run_id, self._retry_tx, Topic.READY)
+
+    async def decide(
+        self, run_id: str, gate: str, decision: GateDecision | str, comment: str | None = None
+    ) -> Run:
+        """Record a person's decision at the gate the run waits on, and queue the run."""
+        try:
+            decision = GateDecision(decision)
+        except ValueError:
+            choices = ", ".join(d.value for d in GateDecision)
+            raise InvalidInput(f"decision must be one of {choices}", field="decision") from None
+        if decision == GateDecision.CHANGES and not (comment and comment.strip()):
+            raise InvalidInput("say which changes: a comment is required", field="comment")
+        body = {"decision": decision.value, "comment": comment}
+        return await self._steer(
+            run_id,
+            lambda c, now, r: self._signal_tx(c, now, r, gate, body, WaitKind.GATE),
+            Topic.READY,
+        )
+
+    async def signal(self, run_id: str, name: str, data: Any = None) -> Run:
+        """Send an external signal to a run; it is queued if it waits on this name."""
+        _check_json(data, "signal payload")
+        return await self._steer(
+            run_id, lambda c, now, r: self._signal_tx(c, now, r, name, data, None), Topic.READY
+        )
+
+    async def _steer(self, run_id: str, tx: Any, topic: Topic) -> Run:
+        def work(conn: Connection) -> tuple[Run, str]:
+            run = run_queries.find_run(conn, run_id)
+            if run is None:
+                raise NotFound(f"no run with id {run_id!r}")
+            target_id: str = tx(conn, self.clock.now(), run)
+            return run_queries.find_run(conn, target_id), target_id  # type: ignore[return-value]
+
+        run, target_id = await self.db.write(work)
+        self.notifier.publish(topic, run_id if topic != Topic.READY else None)
+        if run.status in FINISHED_OR_PARKED:
+            self.notifier.publish(Topic.FINISHED, target_id)
+        return run
+
+    def _cancel_tx(self, conn: Connection, now: datetime, run: Run) -> str:
+        check_transition(run.status, RunStatus.CANCELLED)
+        if run.status == RunStatus.RUNNING:
+            _update(conn, run, [RunStatus.RUNNING], cancel_requested_at=now, updated_at=now)
+            _events(conn, [(run.id, EventKind.CANCEL_REQUESTED, "cancel requested", now)])
+            notify(conn, [payload(Topic.CANCEL, run.id)])
+        else:
+            _update(
+                conn,
+                run,
+                sources_of(RunStatus.CANCELLED) - {RunStatus.RUNNING},
+                status=RunStatus.CANCELLED,
+                cancel_requested_at=now,
+                finished_at=now,
+                error="cancelled",
+                updated_at=now,
+            )
+            _events(conn, [(run.id, EventKind.CANCELLED, "cancelled", now)])
+            notify(conn, [payload(Topic.FINISHED, run.id)])
+        return run.id
+
+    def _pause_tx(self, conn: Connection, now: datetime, run: Run) -> str:
+        check_transition(run.status, RunStatus.PAUSED)
+        if run.status == RunStatus.RUNNING:
+            _update(conn, run, [RunStatus.RUNNING], pause_requested_at=now, updated_at=now)
+            _events(conn, [(run.id, EventKind.PAUSE_REQUESTED, "pause requested", now)])
+            notify(conn, [payload(Topic.PAUSE, run.id)])
+        else:
+            _update(
+                conn,
+                run,
+                [RunStatus.QUEUED, RunStatus.WAITING],
+                status=RunStatus.PAUSED,
+                pause_requested_at=now,
+                updated_at=now,
+            )
+            _events(conn, [(run.id, EventKind.PAUSED, "paused", now)])
+            notify(conn, [payload(Topic.FINISHED, run.id)])
+        return run.id
+
+    def _resume_tx(self, conn: Connection, now: datetime, run: Run) -> str:
+        if run.status != RunStatus.PAUSED:
+            raise IllegalTransition("run", run.status, "resumed (only a paused run resumes)")
+        _update(
+            conn,
+            run,
+            [RunStatus.PAUSED],
+            status=RunStatus.QUEUED,
+            pause_requested_at=None,
+            claimed_by=None,
+            wait_kind=None,
+            waiting_on=None,
+            due_at=now,
+            updated_at=now,
+        )
+        _events(conn, [(run.id, EventKind.RESUMED, "resumed", now)])
+        notify(conn, [payload(Topic.READY)])
+        return run.id
+
+    def _retry_tx(self, conn: Connection, now: datetime, run: Run) -> str:
+        if not RunStatus(run.status).finished:
+            raise Conflict(f"run {run.id} is {run.status}; only a finished run can be retried")
+        new_id_ = new_id("run")
+        run_queries.insert_runs(
+            conn,
+            [
+                {
+                    "id": new_id_,
+                    "workflow": run.workflow,
+                    "status": RunStatus.QUEUED,
+                    "inputs": run.inputs,
+                    "priority": run.priority,
+                    "due_at": now,
+                    "retry_of": run.id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
+        _events(
+            conn,
+            [
+                (new_id_, EventKind.SUBMITTED, f"retry of {run.id}", now),
+                (run.id, EventKind.RETRIED, f"retried as {new_id_}", now),
+            ],
+        )
+        notify(conn, [payload(Topic.READY)])
+        return new_id_
+
+    def _signal_tx(
+        self,
+        conn: Connection,
+        now: datetime,
+        run: Run,
+        name: str,
+        data: Any,
+        kind: WaitKind | None,
+    ) -> str:
+        if kind == WaitKind.GATE and not (
+            run.status == RunStatus.WAITING
+            and run.wait_kind == WaitKind.GATE
+            and run.waiting_on == name
+        ):
+            where = f"at gate {run.waiting_on!r}" if run.wait_kind == WaitKind.GATE else run.status
+            raise Conflict(f"run {run.id} is not waiting at gate {name!r} (it is {where})")
+        if RunStatus(run.status).finished:
+            raise Conflict(f"run {run.id} is {run.status}; it takes no more signals")
+        journal.insert_signal(
+            conn, {"run_id": run.id, "name": name, "payload": data, "created_at": now}
+        )
+        kind_event = EventKind.GATE_DECIDED if kind == WaitKind.GATE else EventKind.SIGNAL
+        message = f"{name}: {data['decision']}" if kind == WaitKind.GATE else f"signal {name}"
+        _events(conn, [(run.id, kind_event, message, now)], data={"name": name, "payload": data})
+        woken = run.status == RunStatus.WAITING and run.waiting_on == name
+        if woken:
+            values = {"status": RunStatus.QUEUED, "wait_kind": None, "waiting_on": None}
+            _update(conn, run, [RunStatus.WAITING], **values, due_at=now, updated_at=now)
+        notify(conn, [payload(Topic.READY)] if woken else [])
+        return run.id
+
+
+FINISHED_OR_PARKED = (
+    RunStatus.SUCCEEDED,
+    RunStatus.FAILED,
+    RunStatus.CANCELLED,
+    RunStatus.WAITING,
+    RunStatus.PAUSED,
+)
+
+
+def _update(conn: Connection, run: Run, sources: Iterable[RunStatus], **values: Any) -> None:
+    """Apply a transition checked in Python; the guarded UPDATE catches a concurrent change."""
+    if not run_queries.update_guarded(conn, run.id, sources, values):
+        current = run_queries.find_run(conn, run.id)
+        raise IllegalTransition(
+            "run", current.status if current else "gone", str(values.get("status", "changed"))
+        )
+
+
+def _events(
+    conn: Connection,
+    items: list[tuple[str, str, str | None, datetime]],
+    data: Any = None,
+) -> None:
+    journal.insert_events(
+        conn,
+        [
+            {
+                "run_id": run_id,
+                "kind": str(kind),
+                "message": message,
+                "data": data,
+                "created_at": at,
+            }
+            for run_id, kind, message, at in items
+        ],
+    )
+
+
+def _check_json(value: Any, what: str) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"{what} must be JSON: {error}", field=what.split()[0]) from None
+
+
+def _first(runs: list[Run], key: str | None) -> Run:
+    return next(r for r in runs if r.idempotency_key == key)
+
+
+__all__ = ["Deck", "Page", "RunFilter", "Submission"]

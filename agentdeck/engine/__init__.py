@@ -1,0 +1,1 @@
+"""The durable run engine: workers, the step journal, wake-ups and rescue."""

@@ -1,0 +1,297 @@
+"""RunContext: what a workflow sees — journaled steps, events, artifacts, sleeps, gates, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from agentdeck.clock import Clock
+from agentdeck.domain.errors import StepFailed
+from agentdeck.domain.events import EventKind
+from agentdeck.domain.gates import GateDecision
+from agentdeck.domain.ids import new_id
+from agentdeck.domain.retry import RetryPolicy
+from agentdeck.domain.runs import Run, RunStatus, Step, WaitKind
+from agentdeck.engine.notifier import Topic
+from agentdeck.engine.writer import JournalWriter, Write
+from agentdeck.store import journal as journal_queries
+from agentdeck.store.database import Database
+from agentdeck.store.runs import Lease
+
+T = TypeVar("T")
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+class Suspend(BaseException):
+    """Raised inside a run to leave the worker: parked, waiting or sleeping.
+
+    A BaseException so that a workflow's `except Exception` cannot swallow it.
+    """
+
+    def __init__(self, write: Write) -> None:
+        super().__init__("run suspended")
+        self.write = write
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """A person's decision at a gate."""
+
+    decision: GateDecision
+    comment: str | None
+    decided_by: str | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.decision == GateDecision.APPROVE
+
+
+def ensure_jsonable(value: Any, what: str) -> None:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{what} must be JSON-serialisable: {error}") from None
+
+
+class RunContext:
+    """The handle a workflow function gets; everything durable goes through it.
+
+    Workflows must be deterministic functions of their inputs and of what their
+    steps return: on resume the journal replays finished steps, so the code
+    walks the same path without executing them again.
+    """
+
+    def __init__(
+        self,
+        run: Run,
+        journal: dict[str, Step],
+        writer: JournalWriter,
+        db: Database,
+        clock: Clock,
+    ) -> None:
+        self.run = run
+        self._journal = journal
+        self._writer = writer
+        self._db = db
+        self._clock = clock
+        self._seen: set[str] = set()
+        self._counters: dict[str, int] = {}
+        self.pause_requested = run.pause_requested_at is not None
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return self.run.inputs
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def is_replayed(self, key: str) -> bool:
+        """True when `key` already has a journaled result."""
+        return key in self._journal
+
+    # --- steps -------------------------------------------------------------
+
+    async def step(
+        self,
+        key: str,
+        fn: Callable[[], Awaitable[T] | T],
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ) -> T:
+        """Run `fn` once and journal its (JSON) result; on replay return the stored result."""
+        if key in self._seen:
+            raise ValueError(f"step key {key!r} used twice in one run; keys must be unique")
+        self._seen.add(key)
+        recorded = self._journal.get(key)
+        if recorded is not None:
+            if recorded.status == "failed":
+                raise StepFailed(key, recorded.error or "", recorded.attempts)
+            self._park_if_pause_requested()
+            return recorded.result  # type: ignore[no-any-return]
+        started_at = self.now()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = fn()
+                if inspect.isawaitable(result):
+                    result = await result
+                ensure_jsonable(result, f"the result of step {key!r}")
+                break
+            except Exception as error:
+                text = f"{type(error).__name__}: {error}"
+                if retry.is_transient(error) and attempt < retry.max_attempts:
+                    delay = retry.backoff(attempt)
+                    self.emit(
+                        EventKind.STEP_RETRY,
+                        f"step {key} failed ({text}); "
+                        f"retry {attempt + 1} in {delay.total_seconds():.2f}s",
+                        step=key,
+                        attempt=attempt,
+                    )
+                    await asyncio.sleep(delay.total_seconds())
+                    continue
+                await self._record(key, "failed", None, text, attempt, started_at)
+                raise StepFailed(key, text, attempt) from error
+        lease = await self._record(key, "succeeded", result, None, attempt, started_at)
+        self.pause_requested = self.pause_requested or lease.pause_requested_at is not None
+        self._park_if_pause_requested()
+        return result  # type: ignore[return-value]
+
+    async def _record(
+        self,
+        key: str,
+        status: str,
+        result: Any,
+        error: str | None,
+        attempts: int,
+        started_at: datetime,
+    ) -> Lease:
+        row = {
+            "run_id": self.run.id,
+            "key": key,
+            "status": status,
+            "result": result,
+            "error": error,
+            "attempts": attempts,
+            "started_at": started_at,
+            "finished_at": self.now(),
+        }
+        events = []
+        if status == "failed":
+            events.append(_event(EventKind.STEP_FAILED, f"step {key} failed: {error}", step=key))
+        lease = await self._writer.write(self._write(steps=[row], events=events))
+        self._journal[key] = Step(**row)
+        return lease
+
+    def _park_if_pause_requested(self) -> None:
+        if self.pause_requested:
+            raise Suspend(
+                self._write(
+                    run_values={"status": RunStatus.PAUSED, "lease_expires_at": None},
+                    events=[_event(EventKind.PAUSED, "paused after the current step")],
+                    notify=[Topic.FINISHED],
+                )
+            )
+
+    # --- events and artifacts ------------------------------------------------
+
+    def emit(self, kind: str, message: str | None = None, **data: Any) -> None:
+        """Append an event to the run's log; committed with the next batch, in order."""
+        ensure_jsonable(data, "event data")
+        future = self._writer.send(self._write(events=[_event(kind, message, **data)]))
+        future.add_done_callback(_ignore_outcome)
+
+    async def artifact(
+        self,
+        name: str,
+        content: str,
+        *,
+        media_type: str = "text/markdown",
+        attempt: int | None = None,
+    ) -> str:
+        """Store content the run produced; returns the artifact's id."""
+        artifact_id = new_id("art")
+        row = {
+            "id": artifact_id,
+            "run_id": self.run.id,
+            "name": name,
+            "media_type": media_type,
+            "content": content,
+            "attempt": attempt,
+            "size": len(content.encode()),
+            "created_at": self.now(),
+        }
+        await self._writer.write(self._write(artifacts=[row]))
+        return artifact_id
+
+    # --- waiting without holding a worker slot -----------------------------
+
+    def _next(self, name: str) -> int:
+        n = self._counters.get(name, 0)
+        self._counters[name] = n + 1
+        return n
+
+    async def sleep(self, duration: timedelta) -> None:
+        """A durable sleep: the run leaves the worker and is queued again when it is due."""
+        key = f"sleep:{self._next('sleep')}"
+        recorded = self._journal.get(key)
+        if recorded is None:
+            wake_at = self.now() + duration
+            started = self.now()
+            await self._record(key, "succeeded", wake_at.isoformat(), None, 1, started)
+        else:
+            wake_at = datetime.fromisoformat(recorded.result)
+        if self.now() >= wake_at:
+            return
+        raise Suspend(
+            self._write(
+                run_values={
+                    "status": RunStatus.WAITING,
+                    "wait_kind": WaitKind.TIMER,
+                    "waiting_on": None,
+                    "due_at": wake_at,
+                    "lease_expires_at": None,
+                },
+                events=[_event(EventKind.WAITING, f"sleeping until {wake_at.isoformat()}")],
+                notify=[Topic.FINISHED],
+            )
+        )
+
+    async def wait_for_signal(self, name: str, *, kind: WaitKind = WaitKind.SIGNAL) -> Any:
+        """Wait for the next signal of this name; the run holds no slot meanwhile."""
+        n = self._next(f"signal:{name}")
+        key = f"signal:{name}:{n}"
+        recorded = self._journal.get(key)
+        if recorded is not None:
+            return recorded.result
+        arrived = await self._db.read(
+            lambda conn: journal_queries.nth_signal(conn, self.run.id, name, n)
+        )
+        if arrived is not None:
+            started = self.now()
+            await self._record(key, "succeeded", arrived["payload"], None, 1, started)
+            return arrived["payload"]
+        opened = EventKind.GATE_OPENED if kind == WaitKind.GATE else EventKind.WAITING
+        raise Suspend(
+            self._write(
+                run_values={
+                    "status": RunStatus.WAITING,
+                    "wait_kind": kind,
+                    "waiting_on": name,
+                    "lease_expires_at": None,
+                },
+                events=[_event(opened, f"waiting for {kind} {name}", name=name)],
+                unless_signal=(name, n),
+                notify=[Topic.FINISHED],
+            )
+        )
+
+    async def wait_for_gate(self, name: str) -> GateResult:
+        """Wait for a person to approve, reject or request changes at gate `name`."""
+        decision = await self.wait_for_signal(name, kind=WaitKind.GATE)
+        return GateResult(
+            GateDecision(decision["decision"]), decision.get("comment"), decision.get("by")
+        )
+
+    def _write(self, **parts: Any) -> Write:
+        return Write(run_id=self.run.id, epoch=self.run.lease_epoch, **parts)
+
+
+def _event(kind: str, message: str | None = None, **data: Any) -> dict[str, Any]:
+    return {"kind": str(kind), "message": message, "data": data or None}
+
+
+def _ignore_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved, so asyncio does not log it; LeaseLost shows elsewhere

@@ -1,0 +1,76 @@
+"""Workflows by name: the async functions the engine runs, and their input schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from agentdeck.domain.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from agentdeck.engine.context import RunContext
+
+WorkflowFn = Callable[["RunContext", dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A registered workflow: its function, and optionally a pydantic model of its inputs."""
+
+    name: str
+    fn: WorkflowFn
+    inputs: type[BaseModel] | None = None
+    description: str = ""
+
+    def validate_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Inputs as the workflow will see them; InvalidInput names the first bad field."""
+        if self.inputs is None:
+            return inputs
+        try:
+            return self.inputs.model_validate(inputs).model_dump(mode="json")
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "inputs"
+            raise InvalidInput(f"inputs.{where}: {first['msg']}", field=f"inputs.{where}") from None
+
+    def input_schema(self) -> dict[str, Any]:
+        if self.inputs is None:
+            return {"type": "object"}
+        return self.inputs.model_json_schema()
+
+
+class Registry:
+    """The workflows one process can run."""
+
+    def __init__(self) -> None:
+        self._workflows: dict[str, Workflow] = {}
+
+    def add(self, workflow: Workflow) -> None:
+        self._workflows[workflow.name] = workflow
+
+    def workflow(
+        self, name: str, *, inputs: type[BaseModel] | None = None, description: str = ""
+    ) -> Callable[[WorkflowFn], WorkflowFn]:
+        """Decorator: register an `async def fn(ctx, inputs)` under `name`."""
+
+        def register(fn: WorkflowFn) -> WorkflowFn:
+            self.add(Workflow(name, fn, inputs, description or (fn.__doc__ or "").strip()))
+            return fn
+
+        return register
+
+    def get(self, name: str) -> Workflow:
+        try:
+            return self._workflows[name]
+        except KeyError:
+            known = ", ".join(sorted(self._workflows)) or "none"
+            raise NotFound(f"unknown workflow {name!r} (known: {known})") from None
+
+    def find(self, name: str) -> Workflow | None:
+        return self._workflows.get(name)
+
+    def list(self) -> list[Workflow]:
+        return sorted(self._workflows.values(), key=lambda w: w.name)

@@ -1,0 +1,346 @@
+"""Worker: claims runs, executes them concurrently, heartbeats their leases, stops gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection
+
+from agentdeck import __version__
+from agentdeck.clock import Clock
+from agentdeck.domain.errors import LeaseLost
+from agentdeck.domain.events import EventKind
+from agentdeck.domain.ids import new_id
+from agentdeck.domain.runs import Run, RunStatus, Step
+from agentdeck.engine.context import RunContext, Suspend, ensure_jsonable
+from agentdeck.engine.notifier import Notifier, Topic
+from agentdeck.engine.registry import Registry
+from agentdeck.engine.rescuer import Rescuer
+from agentdeck.engine.writer import JournalWriter, Write, finished_values
+from agentdeck.store import journal
+from agentdeck.store import runs as run_queries
+from agentdeck.store import workers as worker_queries
+from agentdeck.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Timing of one worker; tests shorten every interval."""
+
+    concurrency: int = 100
+    lease_interval: timedelta = timedelta(seconds=30)
+    heartbeat_interval: timedelta = timedelta(seconds=5)
+    rescue_interval: timedelta = timedelta(seconds=5)
+    poll_interval: timedelta = timedelta(seconds=2)
+    worker_lost_after: timedelta = timedelta(seconds=60)
+    shutdown_grace: timedelta = timedelta(seconds=30)
+
+
+class Worker:
+    """Executes runs from the queue: up to `concurrency` at once, each an asyncio task.
+
+    The fast path is push: a READY wake-up (submit, rescue, a due timer) makes
+    it claim at once, up to its free capacity in one statement. Polling every
+    `poll_interval` only covers wake-ups that never arrived.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        registry: Registry,
+        notifier: Notifier,
+        clock: Clock,
+        config: WorkerConfig,
+    ) -> None:
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
+        self.config = config
+        self._db = db
+        self._registry = registry
+        self._notifier = notifier
+        self._clock = clock
+        self._writer = JournalWriter(db, notifier, clock, self.id)
+        self._rescuer = Rescuer(db, notifier, clock, config.worker_lost_after)
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._contexts: dict[str, RunContext] = {}
+        self._cancel_reasons: dict[str, str] = {}
+        self._wake = asyncio.Event()
+        self._backlog = False
+        self._stopping = False
+        self._loops: list[asyncio.Task[None]] = []
+        self._unsubscribe = notifier.subscribe(self._on_notice)
+        self._started = False
+        self.claimed = 0
+
+    @property
+    def active(self) -> int:
+        return len(self._active)
+
+    # --- life cycle ----------------------------------------------------------
+
+    async def start(self, *, loops: bool = True) -> None:
+        """Register this worker; with `loops`, claim, heartbeat and rescue in the background."""
+        now = self._clock.now()
+        row = {
+            "id": self.id,
+            "hostname": socket.gethostname(),
+            "pid": os.getpid(),
+            "concurrency": self.config.concurrency,
+            "status": "alive",
+            "version": __version__,
+            "started_at": now,
+            "heartbeat_at": now,
+        }
+        await self._db.write(lambda conn: worker_queries.register(conn, row))
+        self._writer.start()
+        self._started = True
+        if loops:
+            for name, loop in (
+                ("claim", self._claim_loop),
+                ("heartbeat", self._heartbeat_loop),
+                ("rescue", self._rescue_loop),
+            ):
+                self._loops.append(asyncio.create_task(loop(), name=f"agentdeck-{name}"))
+
+    async def stop(self, grace: timedelta | None = None) -> None:
+        """Stop claiming; let runs finish for `grace`, then release the rest to the queue."""
+        if not self._started:
+            return
+        self._stopping = True
+        self._wake.set()
+        grace = self.config.shutdown_grace if grace is None else grace
+        if self._active:
+            await asyncio.wait(list(self._active.values()), timeout=grace.total_seconds())
+        for run_id in list(self._active):
+            self._cancel(run_id, "shutdown")
+        if self._active:
+            await asyncio.wait(list(self._active.values()))
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._writer.stop()
+        self._unsubscribe()
+        await self._db.write(lambda conn: worker_queries.stop(conn, self.id, self._clock.now()))
+        self._started = False
+
+    # --- wake-ups and control ------------------------------------------------
+
+    def _on_notice(self, topic: Topic, run_id: str | None) -> None:
+        if topic == Topic.READY:
+            self._wake.set()
+        elif run_id is not None and run_id in self._active:
+            if topic == Topic.CANCEL:
+                self._cancel(run_id, "cancel")
+            elif topic == Topic.PAUSE:
+                self._contexts[run_id].pause_requested = True
+
+    def _cancel(self, run_id: str, reason: str) -> None:
+        task = self._active.get(run_id)
+        if task is not None and run_id not in self._cancel_reasons:
+            self._cancel_reasons[run_id] = reason
+            task.cancel()
+
+    # --- claiming --------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim what is due now and execute it to its end or its next wait; for tests."""
+        claimed = await self._claim(self.config.concurrency - len(self._active))
+        tasks = [self._active[r.id] for r in claimed if r.id in self._active]
+        if tasks:
+            await asyncio.wait(tasks)
+        await self._writer.flush()
+        return len(claimed)
+
+    async def drain(self) -> int:
+        """run_once until nothing is due; returns how many claims were made."""
+        total = 0
+        while (n := await self.run_once()) > 0:
+            total += n
+        return total
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            free = self.config.concurrency - len(self._active)
+            timeout = self.config.poll_interval.total_seconds()
+            if free > 0:
+                try:
+                    claimed, next_due = await self._db.write(partial(self._claim_tx, limit=free))
+                except Exception:
+                    log.exception("claim failed; retrying after the poll interval")
+                    claimed, next_due = [], None
+                self._start_runs(claimed)
+                self._backlog = len(claimed) == free
+                if self._backlog:
+                    continue
+                if next_due is not None:
+                    until_due = (next_due - self._clock.now()).total_seconds()
+                    timeout = max(0.0, min(timeout, until_due))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _claim(self, limit: int) -> list[Run]:
+        if limit <= 0:
+            return []
+        claimed, _ = await self._db.write(partial(self._claim_tx, limit=limit))
+        self._start_runs(claimed)
+        return [run for run, _ in claimed]
+
+    def _claim_tx(
+        self, conn: Connection, limit: int
+    ) -> tuple[list[tuple[Run, dict[str, Step]]], datetime | None]:
+        now = self._clock.now()
+        run_queries.promote_due_timers(conn, now)
+        claimed = run_queries.claim(
+            conn,
+            worker_id=self.id,
+            limit=limit,
+            now=now,
+            lease_expires_at=now + self.config.lease_interval,
+        )
+        # A run's first claim has epoch 1 and cannot have steps yet.
+        resumed = [r.id for r in claimed if r.lease_epoch > 1]
+        journals = journal.load_steps(conn, resumed) if resumed else {}
+        journal.insert_events(
+            conn,
+            [
+                {
+                    "run_id": r.id,
+                    "kind": EventKind.STARTED,
+                    "message": f"claimed by {self.id}",
+                    "data": {"worker": self.id, "epoch": r.lease_epoch},
+                    "created_at": now,
+                }
+                for r in claimed
+            ],
+        )
+        next_due = run_queries.next_due_at(conn, now) if len(claimed) < limit else None
+        return [(r, journals.get(r.id, {})) for r in claimed], next_due
+
+    def _start_runs(self, claimed: list[tuple[Run, dict[str, Step]]]) -> None:
+        self.claimed += len(claimed)
+        for run, steps in claimed:
+            context = RunContext(run, steps, self._writer, self._db, self._clock)
+            self._contexts[run.id] = context
+            self._active[run.id] = asyncio.create_task(self._execute(context), name=run.id)
+
+    # --- executing ---------------------------------------------------------
+
+    async def _execute(self, ctx: RunContext) -> None:
+        run = ctx.run
+        try:
+            write = await self._outcome(ctx)
+            if write is not None:
+                with contextlib.suppress(LeaseLost):
+                    await self._writer.write(write)
+        except asyncio.CancelledError:
+            pass  # cancelled again while writing the outcome: the rescuer takes over
+        finally:
+            self._active.pop(run.id, None)
+            self._contexts.pop(run.id, None)
+            self._cancel_reasons.pop(run.id, None)
+            if self._backlog:
+                self._wake.set()
+
+    async def _outcome(self, ctx: RunContext) -> Write | None:
+        """Run the workflow; return the write that records how it ended (None: write nothing)."""
+        run = ctx.run
+        now = self._clock.now
+        try:
+            workflow = self._registry.get(run.workflow)
+            result = await workflow.fn(ctx, run.inputs)
+            ensure_jsonable(result, "a workflow's result")
+            return _final(run, RunStatus.SUCCEEDED, now(), EventKind.SUCCEEDED, None, result=result)
+        except Suspend as suspend:
+            return suspend.write
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            reason = self._cancel_reasons.get(run.id)
+            if reason == "cancel":
+                return _final(
+                    run,
+                    RunStatus.CANCELLED,
+                    now(),
+                    EventKind.CANCELLED,
+                    "cancelled",
+                    error="cancelled",
+                )
+            if reason == "shutdown":
+                return _final(
+                    run,
+                    RunStatus.QUEUED,
+                    now(),
+                    EventKind.RELEASED,
+                    "released by a stopping worker",
+                    due_at=now(),
+                )
+            return None  # lease lost: another worker owns the run now
+        except LeaseLost:
+            return None
+        except Exception as error:
+            text = f"{type(error).__name__}: {error}"
+            log.info("run %s failed: %s", run.id, text)
+            return _final(run, RunStatus.FAILED, now(), EventKind.FAILED, text, error=text)
+
+    # --- background loops ----------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_interval.total_seconds())
+            try:
+                await self.heartbeat()
+            except Exception:
+                log.exception("heartbeat failed")
+
+    async def heartbeat(self) -> None:
+        """Renew all leases in one statement; stop runs whose lease is gone, honour requests."""
+
+        def beat(conn: Connection) -> list[run_queries.Lease]:
+            now = self._clock.now()
+            worker_queries.beat(conn, self.id, now)
+            return run_queries.heartbeat(
+                conn, worker_id=self.id, now=now, lease_expires_at=now + self.config.lease_interval
+            )
+
+        held = {lease.run_id: lease for lease in await self._db.write(beat)}
+        for run_id, ctx in list(self._contexts.items()):
+            lease = held.get(run_id)
+            if lease is None or lease.lease_epoch != ctx.run.lease_epoch:
+                self._cancel(run_id, "lease_lost")
+            elif lease.cancel_requested_at is not None:
+                self._cancel(run_id, "cancel")
+            elif lease.pause_requested_at is not None:
+                ctx.pause_requested = True
+
+    async def _rescue_loop(self) -> None:
+        while True:
+            try:
+                await self._rescuer.rescue()
+            except Exception:
+                log.exception("rescue failed")
+            await asyncio.sleep(self.config.rescue_interval.total_seconds())
+
+
+def _final(
+    run: Run, status: RunStatus, now: datetime, kind: str, message: str | None, **values: Any
+) -> Write:
+    return Write(
+        run_id=run.id,
+        epoch=run.lease_epoch,
+        run_values=finished_values(status, now, **values),
+        events=[{"kind": str(kind), "message": message, "data": None}],
+        notify=[Topic.READY if status == RunStatus.QUEUED else Topic.FINISHED],
+    )

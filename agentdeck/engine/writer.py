@@ -1,0 +1,157 @@
+"""Group commit: every write of a worker's runs, batched into one fenced transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection
+
+from agentdeck.clock import Clock
+from agentdeck.domain.errors import LeaseLost
+from agentdeck.domain.runs import RunStatus
+from agentdeck.engine.notifier import Notifier, Topic, payload
+from agentdeck.store import journal
+from agentdeck.store import runs as run_queries
+from agentdeck.store.database import Database
+from agentdeck.store.notify import notify
+from agentdeck.store.runs import Lease
+
+
+@dataclass
+class Write:
+    """What one run writes at once; applied only while (worker, epoch) hold its lease."""
+
+    run_id: str
+    epoch: int
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    run_values: dict[str, Any] | None = None
+    # (name, n): if the n-th signal of this name already arrived, queue the run
+    # instead of parking it, so a signal racing the suspend is never lost
+    unless_signal: tuple[str, int] | None = None
+    notify: list[Topic] = field(default_factory=list)
+
+
+class JournalWriter:
+    """Takes writes from many runs and commits them together.
+
+    One batch is in the database at a time; what arrives meanwhile forms the
+    next batch. Writes of one run are applied in the order they were made, so
+    a later write (a finish) never commits before an earlier one (a step).
+    """
+
+    def __init__(self, db: Database, notifier: Notifier, clock: Clock, worker_id: str) -> None:
+        self._db = db
+        self._notifier = notifier
+        self._clock = clock
+        self._worker_id = worker_id
+        self._pending: list[tuple[Write, asyncio.Future[Lease]]] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="agentdeck-writer")
+
+    async def stop(self) -> None:
+        """Flush what is pending, then stop."""
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def flush(self) -> None:
+        while self._pending:
+            await asyncio.gather(*(f for _, f in self._pending), return_exceptions=True)
+
+    def send(self, write: Write) -> asyncio.Future[Lease]:
+        """Queue a write; the future resolves to the run's lease once committed."""
+        future: asyncio.Future[Lease] = asyncio.get_running_loop().create_future()
+        self._pending.append((write, future))
+        self._wakeup.set()
+        return future
+
+    async def write(self, write: Write) -> Lease:
+        """Queue a write and wait until it is durable; LeaseLost if the lease is gone."""
+        return await self.send(write)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            batch, self._pending = self._pending, []
+            if not batch:
+                continue
+            writes = [w for w, _ in batch]
+            try:
+                outcome = await self._db.write(partial(self._apply, writes=writes))
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            self.batches += 1
+            for (write, future), lease in zip(batch, outcome, strict=True):
+                for topic in write.notify if lease else ():
+                    self._notifier.publish(topic, write.run_id)
+                if future.done():
+                    continue
+                if lease is None:
+                    future.set_exception(LeaseLost(f"run {write.run_id} lease lost"))
+                else:
+                    future.set_result(lease)
+
+    def _apply(self, conn: Connection, writes: list[Write]) -> list[Lease | None]:
+        now = self._clock.now()
+        leases = run_queries.lock_leases(conn, {w.run_id for w in writes})
+        held: list[Lease | None] = []
+        steps: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        artifacts: list[dict[str, Any]] = []
+        notes: list[str] = []
+        for write in writes:
+            lease = leases.get(write.run_id)
+            if (
+                lease is None
+                or lease.status != RunStatus.RUNNING
+                or lease.claimed_by != self._worker_id
+                or lease.lease_epoch != write.epoch
+            ):
+                held.append(None)
+                continue
+            held.append(lease)
+            steps += write.steps
+            events += [{"run_id": write.run_id, "created_at": now, **e} for e in write.events]
+            artifacts += write.artifacts
+            notes += [payload(t, write.run_id) for t in write.notify]
+        journal.insert_steps(conn, steps)
+        journal.insert_artifacts(conn, artifacts)
+        for write, lease in zip(writes, held, strict=True):
+            if lease is not None and write.run_values is not None:
+                values = {"updated_at": now, **write.run_values}
+                if write.unless_signal and journal.nth_signal(
+                    conn, write.run_id, *write.unless_signal
+                ):
+                    values.update(status=RunStatus.QUEUED, wait_kind=None, waiting_on=None)
+                    values.update(claimed_by=None, lease_expires_at=None, due_at=now)
+                    notes.append(payload(Topic.READY))
+                run_queries.update_held(conn, write.run_id, self._worker_id, write.epoch, values)
+        journal.insert_events(conn, events)
+        notify(conn, notes)
+        return held
+
+
+def finished_values(status: RunStatus, now: Any, **values: Any) -> dict[str, Any]:
+    """Run columns for a run that leaves a worker's hands."""
+    base: dict[str, Any] = {"status": status, "lease_expires_at": None}
+    if status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
+        base["finished_at"] = now
+    if status == RunStatus.QUEUED:
+        base["claimed_by"] = None
+    return {**base, **values}

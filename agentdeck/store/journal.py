@@ -1,0 +1,102 @@
+"""Queries on what runs record: steps, events, artifacts and signals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from agentdeck.domain.runs import Artifact, Event, Step
+from agentdeck.store.schema import artifacts, events, signals, steps
+
+# Any constant works; it only has to be the same in every process.
+_EVENT_ORDER_LOCK = 0x61676E74
+
+
+def insert_steps(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Record step results; a key already recorded for the run keeps its first result."""
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(insert(steps).on_conflict_do_nothing(), list(rows))
+
+
+def load_steps(conn: Connection, run_ids: Iterable[str]) -> dict[str, dict[str, Step]]:
+    """The journal of each run: step key -> recorded step."""
+    journal: dict[str, dict[str, Step]] = {}
+    query = select(
+        steps.c.run_id,
+        steps.c.key,
+        steps.c.status,
+        steps.c.result,
+        steps.c.error,
+        steps.c.attempts,
+        steps.c.started_at,
+        steps.c.finished_at,
+    ).where(steps.c.run_id.in_(list(run_ids)))
+    for row in conn.execute(query):
+        journal.setdefault(row.run_id, {})[row.key] = Step(*row)
+    return journal
+
+
+def list_steps(conn: Connection, run_id: str) -> list[Step]:
+    return list(load_steps(conn, [run_id]).get(run_id, {}).values())
+
+
+def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Append events so that id order is commit order.
+
+    On PostgreSQL a sequence hands out ids in call order, not commit order: a
+    reader resuming after id N could miss an N-1 committed later. Taking a
+    transaction lock before the insert serialises the writers' commits, so
+    `id > N` never skips anything. SQLite has a single writer already.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVENT_ORDER_LOCK})
+    conn.execute(events.insert(), list(rows))
+
+
+def list_events(conn: Connection, *, run_id: str | None, after: int, limit: int) -> list[Event]:
+    query = select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
+    if run_id is not None:
+        query = query.where(events.c.run_id == run_id)
+    return [Event(**r._mapping) for r in conn.execute(query)]
+
+
+def last_event_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
+
+
+def insert_artifacts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(artifacts.insert(), list(rows))
+
+
+def list_artifacts(conn: Connection, run_id: str) -> list[Artifact]:
+    query = select(artifacts).where(artifacts.c.run_id == run_id).order_by(artifacts.c.id)
+    return [Artifact(**r._mapping) for r in conn.execute(query)]
+
+
+def find_artifact(conn: Connection, artifact_id: str) -> Artifact | None:
+    row = conn.execute(select(artifacts).where(artifacts.c.id == artifact_id)).first()
+    return Artifact(**row._mapping) if row else None
+
+
+def insert_signal(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(signals.insert(), [row])
+
+
+def nth_signal(conn: Connection, run_id: str, name: str, n: int) -> dict[str, Any] | None:
+    """The n-th (from 0) signal of this name sent to the run, or None if not yet sent."""
+    row = conn.execute(
+        select(signals.c.payload, signals.c.created_at)
+        .where(signals.c.run_id == run_id, signals.c.name == name)
+        .order_by(signals.c.id)
+        .offset(n)
+        .limit(1)
+    ).first()
+    return {"payload": row.payload, "created_at": row.created_at} if row else None

@@ -1,0 +1,272 @@
+"""Queries on runs: insert, find, list, claim, heartbeat, rescue and guarded transitions.
+
+Every query takes the connection of the caller's transaction and the `now` to
+use, so several compose into one commit and tests control time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, or_, select, update
+
+from agentdeck.domain.runs import Run, RunStatus, WaitKind
+from agentdeck.store.schema import runs
+
+_FIELDS = tuple(c.name for c in runs.c)
+
+
+def _run(row: Row[Any]) -> Run:
+    return Run(**row._mapping)
+
+
+def insert_runs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(runs.insert(), list(rows))
+
+
+def find_run(conn: Connection, run_id: str) -> Run | None:
+    row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+    return _run(row) if row else None
+
+
+def find_runs(conn: Connection, run_ids: Iterable[str]) -> list[Run]:
+    return [_run(r) for r in conn.execute(select(runs).where(runs.c.id.in_(list(run_ids))))]
+
+
+def find_by_idempotency_keys(conn: Connection, keys: Sequence[str]) -> dict[str, Run]:
+    if not keys:
+        return {}
+    rows = conn.execute(select(runs).where(runs.c.idempotency_key.in_(keys)))
+    return {r.idempotency_key: _run(r) for r in rows}
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """What `list_runs` narrows to; every field is optional."""
+
+    statuses: tuple[str, ...] = ()
+    workflow: str | None = None
+    retry_of: str | None = None
+    text: str | None = None
+
+
+def list_runs(
+    conn: Connection, where: RunFilter, *, before_id: str | None, limit: int
+) -> list[Run]:
+    """Newest first; ids sort by creation time, so `before_id` is the cursor."""
+    query = select(runs).order_by(runs.c.id.desc()).limit(limit)
+    if where.statuses:
+        query = query.where(runs.c.status.in_(where.statuses))
+    if where.workflow:
+        query = query.where(runs.c.workflow == where.workflow)
+    if where.retry_of:
+        query = query.where(runs.c.retry_of == where.retry_of)
+    if where.text:
+        pattern = f"%{where.text.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(runs.c.id).like(pattern),
+                func.lower(runs.c.workflow).like(pattern),
+                func.lower(runs.c.error).like(pattern),
+            )
+        )
+    if before_id:
+        query = query.where(runs.c.id < before_id)
+    return [_run(r) for r in conn.execute(query)]
+
+
+def count_by_status(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(runs.c.status, func.count()).group_by(runs.c.status))
+    return {status: count for status, count in rows}
+
+
+def claim(
+    conn: Connection,
+    *,
+    worker_id: str,
+    limit: int,
+    now: datetime,
+    lease_expires_at: datetime,
+) -> list[Run]:
+    """Take up to `limit` due queued runs in priority, due time, age order.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED` lets claimers pass each other.
+    SQLite: the caller's `BEGIN IMMEDIATE` makes this the only writer, so the
+    select-then-update cannot race (SQLAlchemy drops FOR UPDATE there anyway).
+    """
+    candidates = (
+        select(runs.c.id)
+        .where(runs.c.status == RunStatus.QUEUED, runs.c.due_at <= now)
+        .order_by(runs.c.priority.desc(), runs.c.due_at, runs.c.created_at, runs.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    stmt = (
+        update(runs)
+        .where(runs.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            status=RunStatus.RUNNING,
+            claimed_by=worker_id,
+            claimed_at=now,
+            lease_epoch=runs.c.lease_epoch + 1,
+            lease_expires_at=lease_expires_at,
+            heartbeat_at=now,
+            started_at=func.coalesce(runs.c.started_at, now),
+            wait_kind=None,
+            waiting_on=None,
+            updated_at=now,
+        )
+        .returning(*runs.c)
+    )
+    claimed = [_run(r) for r in conn.execute(stmt)]
+    claimed.sort(key=lambda r: (-r.priority, r.due_at, r.created_at, r.id))
+    return claimed
+
+
+def promote_due_timers(conn: Connection, now: datetime) -> int:
+    """Queue runs whose durable sleep is over."""
+    result = conn.execute(
+        update(runs)
+        .where(
+            runs.c.status == RunStatus.WAITING,
+            runs.c.wait_kind == WaitKind.TIMER,
+            runs.c.due_at <= now,
+        )
+        .values(status=RunStatus.QUEUED, wait_kind=None, waiting_on=None, updated_at=now)
+    )
+    return result.rowcount
+
+
+def next_due_at(conn: Connection, now: datetime) -> datetime | None:
+    """The earliest future time at which a queued or sleeping run becomes due."""
+    value = conn.execute(
+        select(func.min(runs.c.due_at)).where(
+            runs.c.due_at > now,
+            or_(
+                runs.c.status == RunStatus.QUEUED,
+                and_(runs.c.status == RunStatus.WAITING, runs.c.wait_kind == WaitKind.TIMER),
+            ),
+        )
+    ).scalar()
+    return runs.c.due_at.type.process_result_value(value, conn.dialect) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A held run's lease and the requests a person made of it."""
+
+    run_id: str
+    status: str
+    claimed_by: str | None
+    lease_epoch: int
+    cancel_requested_at: datetime | None
+    pause_requested_at: datetime | None
+
+
+_LEASE_COLUMNS = (
+    runs.c.id,
+    runs.c.status,
+    runs.c.claimed_by,
+    runs.c.lease_epoch,
+    runs.c.cancel_requested_at,
+    runs.c.pause_requested_at,
+)
+
+
+def heartbeat(
+    conn: Connection, *, worker_id: str, now: datetime, lease_expires_at: datetime
+) -> list[Lease]:
+    """Renew every lease this worker holds in one statement; returns what it still holds."""
+    rows = conn.execute(
+        update(runs)
+        .where(runs.c.claimed_by == worker_id, runs.c.status == RunStatus.RUNNING)
+        .values(heartbeat_at=now, lease_expires_at=lease_expires_at)
+        .returning(*_LEASE_COLUMNS)
+    )
+    return [Lease(*r) for r in rows]
+
+
+def lock_leases(conn: Connection, run_ids: Iterable[str]) -> dict[str, Lease]:
+    """Read (and on PostgreSQL row-lock until commit) the leases of these runs."""
+    query = select(*_LEASE_COLUMNS).where(runs.c.id.in_(list(run_ids)))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {r.id: Lease(*r) for r in conn.execute(query)}
+
+
+def expired(conn: Connection, now: datetime, limit: int = 500) -> list[Lease]:
+    """Running runs whose lease ran out, locked for the rescuer."""
+    query = (
+        select(*_LEASE_COLUMNS)
+        .where(runs.c.status == RunStatus.RUNNING, runs.c.lease_expires_at < now)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [Lease(*r) for r in conn.execute(query)]
+
+
+def update_held(
+    conn: Connection, run_id: str, worker_id: str, epoch: int, values: dict[str, Any]
+) -> bool:
+    """Update a running run only while (worker, epoch) still hold its lease."""
+    result = conn.execute(
+        update(runs)
+        .where(
+            runs.c.id == run_id,
+            runs.c.status == RunStatus.RUNNING,
+            runs.c.claimed_by == worker_id,
+            runs.c.lease_epoch == epoch,
+        )
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def update_guarded(
+    conn: Connection, run_id: str, sources: Iterable[RunStatus], values: dict[str, Any]
+) -> bool:
+    """Update a run only if it is in one of `sources`; False when it was not."""
+    result = conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id, runs.c.status.in_([s.value for s in sources]))
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def release_worker_runs(
+    conn: Connection, worker_id: str, run_ids: Sequence[str], now: datetime
+) -> list[str]:
+    """Give runs back to the queue; the lease epoch moves on when they are claimed again."""
+    rows = conn.execute(
+        update(runs)
+        .where(
+            runs.c.id.in_(list(run_ids)),
+            runs.c.claimed_by == worker_id,
+            runs.c.status == RunStatus.RUNNING,
+        )
+        .values(
+            status=RunStatus.QUEUED,
+            claimed_by=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        .returning(runs.c.id)
+    )
+    return [r.id for r in rows]
+
+
+def held_by(conn: Connection, worker_ids: Sequence[str]) -> dict[str, int]:
+    """How many running runs each worker holds."""
+    rows = conn.execute(
+        select(runs.c.claimed_by, func.count())
+        .where(runs.c.status == RunStatus.RUNNING, runs.c.claimed_by.in_(worker_ids))
+        .group_by(runs.c.claimed_by)
+    )
+    return {w: n for w, n in rows}

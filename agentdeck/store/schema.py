@@ -1,0 +1,143 @@
+"""SQLAlchemy Core tables: runs, steps, events, artifacts, signals and workers."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from agentdeck.store.types import BigID, JSONDoc, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workflow", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("inputs", JSONDoc, nullable=False),
+    Column("result", JSONDoc),
+    Column("error", Text),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    # not claimable before this time: the not-before of a submit, a retry's backoff
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("idempotency_key", String(200), unique=True),
+    # what a waiting run waits for: a gate or signal name, or a timer (due_at)
+    Column("wait_kind", String(20)),
+    Column("waiting_on", String(200)),
+    Column("claimed_by", String(200)),
+    Column("claimed_at", UTCDateTime),
+    # incremented by every claim; writes are fenced on (claimed_by, lease_epoch)
+    Column("lease_epoch", Integer, nullable=False, server_default="0"),
+    Column("lease_expires_at", UTCDateTime),
+    Column("heartbeat_at", UTCDateTime),
+    Column("cancel_requested_at", UTCDateTime),
+    Column("pause_requested_at", UTCDateTime),
+    Column("retry_of", String(40), ForeignKey("runs.id")),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The claim reads queued runs in (priority desc, due_at, created_at) order.
+Index(
+    "ix_runs_claim_order",
+    runs.c.priority.desc(),
+    runs.c.due_at,
+    runs.c.created_at,
+    postgresql_where=text("status = 'queued'"),
+    sqlite_where=text("status = 'queued'"),
+)
+Index("ix_runs_claimed_by", runs.c.claimed_by)
+Index("ix_runs_status_lease", runs.c.status, runs.c.lease_expires_at)
+Index("ix_runs_status_due", runs.c.status, runs.c.due_at)
+Index("ix_runs_workflow", runs.c.workflow)
+Index("ix_runs_retry_of", runs.c.retry_of)
+
+steps = Table(
+    "steps",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("result", JSONDoc),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, server_default="1"),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    UniqueConstraint("run_id", "key", name="uq_steps_run_id_key"),
+)
+
+# Ids are handed out in commit order (see store/journal.py), so `id > N` resumes a stream.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(60), nullable=False),
+    Column("message", Text),
+    Column("data", JSONDoc),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_events_run_id_id", events.c.run_id, events.c.id)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("run_id", String(40), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("attempt", Integer),
+    Column("size", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_artifacts_run_id", artifacts.c.run_id)
+
+# Gate decisions and external signals addressed to a run; the n-th wait on a
+# name takes the n-th signal of that name, so consuming needs no flag.
+signals = Table(
+    "signals",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("payload", JSONDoc),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_signals_run_id_name", signals.c.run_id, signals.c.name, signals.c.id)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("hostname", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime),
+)
