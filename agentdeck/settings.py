@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -51,6 +52,18 @@ class Settings(BaseSettings):
         timedelta(seconds=30),
         description="On SIGTERM, how long runs may finish before they are released to the queue.",
     )
+
+    workflow_modules: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Python modules (comma-separated) whose `register(registry)` adds workflows.",
+    )
+
+    @field_validator("workflow_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [m.strip() for m in value.split(",") if m.strip()]
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

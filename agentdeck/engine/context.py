@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from agentdeck.clock import Clock
@@ -37,6 +38,22 @@ class Suspend(BaseException):
     def __init__(self, write: Write) -> None:
         super().__init__("run suspended")
         self.write = write
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens and cost of one model call; `cost_usd` None means no price is known."""
+
+    agent: str | None
+    provider: str | None
+    model: str | None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: Decimal | None = None
+
+    def row(self, step_key: str) -> dict[str, Any]:
+        return {"step_key": step_key, **self.__dict__}
 
 
 @dataclass(frozen=True)
@@ -107,8 +124,14 @@ class RunContext:
         fn: Callable[[], Awaitable[T] | T],
         *,
         retry: RetryPolicy = DEFAULT_RETRY,
+        usage: Callable[[T], list[Usage]] | None = None,
     ) -> T:
-        """Run `fn` once and journal its (JSON) result; on replay return the stored result."""
+        """Run `fn` once and journal its (JSON) result; on replay return the stored result.
+
+        `usage`, given the result, names the model calls it paid for; those rows
+        commit in the same transaction as the result, so a cost is never counted
+        twice nor lost.
+        """
         if key in self._seen:
             raise ValueError(f"step key {key!r} used twice in one run; keys must be unique")
         self._seen.add(key)
@@ -143,7 +166,8 @@ class RunContext:
                     continue
                 await self._record(key, "failed", None, text, attempt, started_at)
                 raise StepFailed(key, text, attempt) from error
-        lease = await self._record(key, "succeeded", result, None, attempt, started_at)
+        rows = [u.row(key) for u in usage(result)] if usage else None
+        lease = await self._record(key, "succeeded", result, None, attempt, started_at, rows)
         self.pause_requested = self.pause_requested or lease.pause_requested_at is not None
         self._park_if_pause_requested()
         return result  # type: ignore[return-value]
@@ -156,6 +180,7 @@ class RunContext:
         error: str | None,
         attempts: int,
         started_at: datetime,
+        usage: list[dict[str, Any]] | None = None,
     ) -> Lease:
         row = {
             "run_id": self.run.id,
@@ -170,7 +195,8 @@ class RunContext:
         events = []
         if status == "failed":
             events.append(_event(EventKind.STEP_FAILED, f"step {key} failed: {error}", step=key))
-        lease = await self._writer.write(self._write(steps=[row], events=events))
+        write = self._write(steps=[row], events=events, usage=usage or [])
+        lease = await self._writer.write(write)
         self._journal[key] = Step(**row)
         return lease
 

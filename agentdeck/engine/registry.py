@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,18 @@ class Registry:
             return fn
 
         return register
+
+    def load_modules(self, modules: list[str]) -> None:
+        """Import each module and call its `register(registry)`."""
+        for name in modules:
+            module = importlib.import_module(name)
+            register = getattr(module, "register", None)
+            if not callable(register):
+                raise InvalidInput(
+                    f"workflow module {name!r} has no register(registry) function",
+                    field="workflow_modules",
+                )
+            register(self)
 
     def get(self, name: str) -> Workflow:
         try:

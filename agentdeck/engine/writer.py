@@ -30,6 +30,7 @@ class Write:
     steps: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     artifacts: list[dict[str, Any]] = field(default_factory=list)
+    usage: list[dict[str, Any]] = field(default_factory=list)
     run_values: dict[str, Any] | None = None
     # (name, n): if the n-th signal of this name already arrived, queue the run
     # instead of parking it, so a signal racing the suspend is never lost
@@ -114,6 +115,7 @@ class JournalWriter:
         steps: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         artifacts: list[dict[str, Any]] = []
+        usage: list[dict[str, Any]] = []
         notes: list[str] = []
         for write in writes:
             lease = leases.get(write.run_id)
@@ -129,9 +131,11 @@ class JournalWriter:
             steps += write.steps
             events += [{"run_id": write.run_id, "created_at": now, **e} for e in write.events]
             artifacts += write.artifacts
+            usage += [{"run_id": write.run_id, "created_at": now, **u} for u in write.usage]
             notes += [payload(t, write.run_id) for t in write.notify]
         journal.insert_steps(conn, steps)
         journal.insert_artifacts(conn, artifacts)
+        journal.insert_usage(conn, usage)
         for write, lease in zip(writes, held, strict=True):
             if lease is not None and write.run_values is not None:
                 values = {"updated_at": now, **write.run_values}

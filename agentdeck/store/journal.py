@@ -9,7 +9,7 @@ from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from agentdeck.domain.runs import Artifact, Event, Step
-from agentdeck.store.schema import artifacts, events, signals, steps
+from agentdeck.store.schema import artifacts, events, signals, steps, usage
 
 # Any constant works; it only has to be the same in every process.
 _EVENT_ORDER_LOCK = 0x61676E74
@@ -100,3 +100,8 @@ def nth_signal(conn: Connection, run_id: str, name: str, n: int) -> dict[str, An
         .limit(1)
     ).first()
     return {"payload": row.payload, "created_at": row.created_at} if row else None
+
+
+def insert_usage(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(usage.insert(), list(rows))

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -141,3 +142,24 @@ workers = Table(
     Column("heartbeat_at", UTCDateTime, nullable=False),
     Column("stopped_at", UTCDateTime),
 )
+
+# One row per model call: tokens and cost, rolled up per run, agent and day.
+usage = Table(
+    "usage",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("step_key", String(300)),
+    Column("agent", String(200)),
+    Column("provider", String(100)),
+    Column("model", String(200)),
+    Column("input_tokens", Integer, nullable=False, server_default="0"),
+    Column("output_tokens", Integer, nullable=False, server_default="0"),
+    Column("cached_tokens", Integer, nullable=False, server_default="0"),
+    # NULL when no price is known: unknown, never silently zero
+    Column("cost_usd", Numeric(18, 8)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_usage_run_id", usage.c.run_id)
+Index("ix_usage_agent_created_at", usage.c.agent, usage.c.created_at)
+Index("ix_usage_created_at", usage.c.created_at)

@@ -1,0 +1,1 @@
+"""Terminal commands; they call the Deck, never SQL."""

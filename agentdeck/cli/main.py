@@ -1,0 +1,102 @@
+"""The `agentdeck` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from agentdeck import __version__
+from agentdeck.cli.runs import runs_app
+from agentdeck.cli.runtime import configure_logging, open_deck, run_until_signalled
+from agentdeck.settings import Settings
+from agentdeck.store.database import Database
+from agentdeck.store.migrate import upgrade
+from agentdeck.web.app import create_app
+
+app = typer.Typer(help="Run, watch and steer AI-agent workflows.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(runs_app, name="runs")
+console = Console()
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the configured database."""
+    settings = Settings()
+    db = Database(settings.resolved_database_url())
+    upgrade(db.engine)
+    db.dispose()
+    console.print(f"database at [bold]{db.url.split('@')[-1]}[/] is up to date")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Runs executed at once.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run a worker: claim and execute runs until SIGTERM, then stop gracefully."""
+    configure_logging(verbose)
+
+    async def main(stop: asyncio.Event) -> None:
+        deck = open_deck()
+        await deck.start()
+        worker = deck.worker(concurrency)
+        await worker.start()
+        console.print(
+            f"worker [bold]{worker.id}[/] started (concurrency {worker.config.concurrency})"
+        )
+        await stop.wait()
+        console.print("stopping: letting runs finish, then releasing the rest")
+        await deck.close()
+
+    asyncio.run(run_until_signalled(main))
+
+
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Runs executed at once.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Start the API and a worker in one process (SQLite by default)."""
+    configure_logging(verbose)
+    settings = Settings()
+    host = host or settings.host
+    port = port or settings.port
+
+    async def main(stop: asyncio.Event) -> None:
+        deck = open_deck(settings)
+        await deck.start()
+        worker = deck.worker(concurrency)
+        await worker.start()
+        config = uvicorn.Config(create_app(deck), host=host, port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        serving = asyncio.create_task(server.serve())
+        console.print(f"agentdeck {__version__} on [bold]http://{host}:{port}[/]")
+        console.print(f"database: {deck.db.dialect}; worker {worker.id}")
+        await asyncio.wait(
+            [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        server.should_exit = True
+        await serving
+        await deck.close()
+
+    asyncio.run(run_until_signalled(main))
+
+
+def print_json(value: object) -> None:
+    console.print_json(json.dumps(value, default=str))

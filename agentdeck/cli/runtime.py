@@ -1,0 +1,41 @@
+"""Running the engine in a process: a Deck from settings, signals, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from agentdeck.deck import Deck
+from agentdeck.engine.registry import Registry
+from agentdeck.settings import Settings
+
+T = TypeVar("T")
+
+
+def open_deck(settings: Settings | None = None) -> Deck:
+    """A Deck with the workflows of `settings.workflow_modules`, migrated to the latest schema."""
+    settings = settings or Settings()
+    registry = Registry()
+    registry.load_modules(settings.workflow_modules)
+    return Deck(settings, registry=registry)
+
+
+async def run_until_signalled(work: Callable[[asyncio.Event], Awaitable[T]]) -> T:
+    """Run `work(stop)`, setting `stop` on SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return await work(stop)
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

@@ -1,0 +1,1 @@
+"""The HTTP side: JSON API, and (later) dashboard pages and live streams."""
