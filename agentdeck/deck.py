@@ -364,6 +364,10 @@ class Deck:
 
     async def _steer(self, run_id: str, tx: Any, topic: Topic) -> Run:
         def work(conn: Connection) -> tuple[Run, str]:
+            # Row-lock first (PostgreSQL): a worker parking this run holds the same lock
+            # until it commits, so the decision below never rests on a state that is
+            # about to change (a signal read as "running" would never wake the run).
+            run_queries.lock_leases(conn, [run_id])
             run = run_queries.find_run(conn, run_id)
             if run is None:
                 raise NotFound(f"no run with id {run_id!r}")

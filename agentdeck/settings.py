@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -57,6 +57,94 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Python modules (comma-separated) whose `register(registry)` adds workflows.",
     )
+
+    agents_file: Path | None = Field(
+        None,
+        description="agents.yaml defining the agents; default: the demo agents shipped with "
+        "agentdeck, one for every role the built-in workflows use.",
+    )
+    skills_dir: Path | None = Field(
+        None,
+        description="Folder of skill markdown files (`<name>.md`) that agents name in `skills`; "
+        "searched before the skills shipped with agentdeck.",
+    )
+    simulator: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Offline simulator: `auto` answers every agent with it when no provider key "
+        "is set; `always` uses it even with keys (demos, tests, benchmarks); `never` lets calls "
+        "that no configured provider can answer fail.",
+    )
+    simulator_latency: timedelta = Field(
+        timedelta(0), description="Delay of each simulated model call (seconds or ISO 8601)."
+    )
+    simulator_failure_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of simulated calls failing with a transient 503, to exercise retries.",
+    )
+    simulator_seed: int = Field(
+        0, description="Seed of the simulator's failure draws: the same seed fails the same calls."
+    )
+    openai_compatible: dict[str, dict[str, str | None]] = Field(
+        default_factory=dict,
+        description="OpenAI-compatible endpoints, as JSON, used as `<name>:<model>`: "
+        '{"<name>": {"base_url": "http://host/v1", "api_key_env": "VAR_HOLDING_THE_KEY"}}. '
+        "Built in: ollama, vllm, openrouter, cerebras.",
+    )
+    provider_base_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Another base URL for a provider's API (a proxy, a gateway), as JSON: "
+        '{"openai": "https://proxy.example/v1"}.',
+    )
+    provider_limits: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="Rate limits per provider, enforced in each worker, as JSON: "
+        '{"openai": {"requests_per_minute": 500, "tokens_per_minute": 200000}}.',
+    )
+    llm_request_timeout: timedelta = Field(
+        timedelta(seconds=120),
+        description="Longest wait for one model request; then it counts as a transient failure.",
+    )
+    llm_retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Retries of a model after a transient error (429, 5xx, timeout, refused "
+        "connection) before the next model of the agent's chain is tried.",
+    )
+    llm_retry_interval: timedelta = Field(
+        timedelta(milliseconds=500),
+        description="First backoff between retries of a model; doubles each retry, with jitter.",
+    )
+    llm_retry_max_interval: timedelta = Field(
+        timedelta(seconds=20),
+        description="Longest backoff between retries; also caps a provider's Retry-After.",
+    )
+
+    @field_validator(
+        "lease_interval",
+        "heartbeat_interval",
+        "rescue_interval",
+        "poll_interval",
+        "worker_lost_after",
+        "stalled_after",
+        "shutdown_grace",
+        "simulator_latency",
+        "llm_request_timeout",
+        "llm_retry_interval",
+        "llm_retry_max_interval",
+        mode="before",
+    )
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """Durations may be given as plain seconds ("1.5") as well as ISO 8601 ("PT1.5S")."""
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except ValueError:
+                return value
+        return value
 
     @field_validator("workflow_modules", mode="before")
     @classmethod

@@ -7,7 +7,6 @@ import json
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 
 from agentdeck import __version__
@@ -16,7 +15,6 @@ from agentdeck.cli.runtime import configure_logging, open_deck, run_until_signal
 from agentdeck.settings import Settings
 from agentdeck.store.database import Database
 from agentdeck.store.migrate import upgrade
-from agentdeck.web.app import create_app
 
 app = typer.Typer(help="Run, watch and steer AI-agent workflows.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -76,6 +74,10 @@ def up(
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
+
+    import uvicorn  # the web stack loads only for the commands that serve
+
+    from agentdeck.web.app import create_app
 
     async def main(stop: asyncio.Event) -> None:
         deck = open_deck(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
@@ -18,16 +19,21 @@ def _base32(value: int, length: int) -> str:
 
 _last_ms = 0
 _last_rand = 0
+# new_id runs on database threads too (a retry's new run): the read-modify-write
+# of the two globals must not interleave, or ids repeat and stop being monotonic.
+_lock = threading.Lock()
 
 
 def new_id(prefix: str) -> str:
     """A ULID-style id: 48-bit milliseconds then 80 random bits, monotonic within a process."""
     global _last_ms, _last_rand
-    ms = time.time_ns() // 1_000_000
-    if ms <= _last_ms:
-        ms = _last_ms
-        _last_rand += 1
-    else:
-        _last_rand = int.from_bytes(os.urandom(10), "big") >> 1
-    _last_ms = ms
-    return f"{prefix}_{_base32(ms, 10)}{_base32(_last_rand, 16)}"
+    with _lock:
+        ms = time.time_ns() // 1_000_000
+        if ms <= _last_ms:
+            ms = _last_ms
+            _last_rand += 1
+        else:
+            _last_rand = int.from_bytes(os.urandom(10), "big") >> 1
+        _last_ms = ms
+        rand = _last_rand
+    return f"{prefix}_{_base32(ms, 10)}{_base32(rand, 16)}"

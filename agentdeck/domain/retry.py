@@ -24,10 +24,13 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> timedelta:
         """Delay before attempt `attempt + 1`, for `attempt` >= 1 (full jitter)."""
-        ceiling = min(
-            self.max_interval.total_seconds(),
-            self.initial_interval.total_seconds() * self.multiplier ** (attempt - 1),
-        )
+        cap = self.max_interval.total_seconds()
+        try:
+            ceiling = min(
+                cap, self.initial_interval.total_seconds() * self.multiplier ** (attempt - 1)
+            )
+        except OverflowError:  # a float power past ~1e308: far beyond any cap
+            ceiling = cap
         return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
 
 

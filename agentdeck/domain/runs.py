@@ -103,6 +103,18 @@ class Run:
 
 
 @dataclass(frozen=True, slots=True)
+class Claim:
+    """What a worker gets when it claims a run: just enough to execute it."""
+
+    id: str
+    workflow: str
+    inputs: dict[str, Any]
+    priority: int
+    lease_epoch: int
+    pause_requested_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """A journaled step result."""
 

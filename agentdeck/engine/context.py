@@ -17,7 +17,7 @@ from agentdeck.domain.events import EventKind
 from agentdeck.domain.gates import GateDecision
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.retry import RetryPolicy
-from agentdeck.domain.runs import Run, RunStatus, Step, WaitKind
+from agentdeck.domain.runs import Claim, RunStatus, Step, WaitKind
 from agentdeck.engine.notifier import Topic
 from agentdeck.engine.writer import JournalWriter, Write
 from agentdeck.store import journal as journal_queries
@@ -27,6 +27,11 @@ from agentdeck.store.runs import Lease
 T = TypeVar("T")
 
 DEFAULT_RETRY = RetryPolicy()
+# Column sizes (store/schema.py). PostgreSQL rejects a longer value, and with it
+# the whole group-commit batch of every run it shares; SQLite would store it.
+MAX_STEP_KEY = 300
+MAX_EVENT_KIND = 60
+MAX_SIGNAL_NAME = 200
 
 
 class Suspend(BaseException):
@@ -70,8 +75,10 @@ class GateResult:
 
 
 def ensure_jsonable(value: Any, what: str) -> None:
+    # allow_nan=False: NaN/Infinity are not JSON; SQLite would store them and
+    # PostgreSQL's jsonb would reject the whole write batch they are part of.
     try:
-        json.dumps(value)
+        json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{what} must be JSON-serialisable: {error}") from None
 
@@ -86,7 +93,7 @@ class RunContext:
 
     def __init__(
         self,
-        run: Run,
+        run: Claim,
         journal: dict[str, Step],
         writer: JournalWriter,
         db: Database,
@@ -132,6 +139,7 @@ class RunContext:
         commit in the same transaction as the result, so a cost is never counted
         twice nor lost.
         """
+        _check_length(key, MAX_STEP_KEY, "a step key")
         if key in self._seen:
             raise ValueError(f"step key {key!r} used twice in one run; keys must be unique")
         self._seen.add(key)
@@ -214,6 +222,7 @@ class RunContext:
 
     def emit(self, kind: str, message: str | None = None, **data: Any) -> None:
         """Append an event to the run's log; committed with the next batch, in order."""
+        _check_length(kind, MAX_EVENT_KIND, "an event kind")
         ensure_jsonable(data, "event data")
         future = self._writer.send(self._write(events=[_event(kind, message, **data)]))
         future.add_done_callback(_ignore_outcome)
@@ -276,6 +285,7 @@ class RunContext:
 
     async def wait_for_signal(self, name: str, *, kind: WaitKind = WaitKind.SIGNAL) -> Any:
         """Wait for the next signal of this name; the run holds no slot meanwhile."""
+        _check_length(name, MAX_SIGNAL_NAME, "a signal or gate name")
         n = self._next(f"signal:{name}")
         key = f"signal:{name}:{n}"
         recorded = self._journal.get(key)
@@ -312,6 +322,14 @@ class RunContext:
 
     def _write(self, **parts: Any) -> Write:
         return Write(run_id=self.run.id, epoch=self.run.lease_epoch, **parts)
+
+
+def _check_length(value: str, limit: int, what: str) -> None:
+    """Refuse a name its column cannot hold, before it joins a shared write batch."""
+    if not value or len(value) > limit:
+        raise ValueError(
+            f"{what} must be 1 to {limit} characters, not {len(value)}: {value[:40]!r}"
+        )
 
 
 def _event(kind: str, message: str | None = None, **data: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from agentdeck.clock import Clock
 from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.events import EventKind
 from agentdeck.domain.ids import new_id
-from agentdeck.domain.runs import Run, RunStatus, Step
+from agentdeck.domain.runs import Claim, RunStatus, Step
 from agentdeck.engine.context import RunContext, Suspend, ensure_jsonable
 from agentdeck.engine.notifier import Notifier, Topic
 from agentdeck.engine.registry import Registry
@@ -190,7 +190,7 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _claim(self, limit: int) -> list[Run]:
+    async def _claim(self, limit: int) -> list[Claim]:
         if limit <= 0:
             return []
         claimed, _ = await self._db.write(partial(self._claim_tx, limit=limit))
@@ -199,7 +199,7 @@ class Worker:
 
     def _claim_tx(
         self, conn: Connection, limit: int
-    ) -> tuple[list[tuple[Run, dict[str, Step]]], datetime | None]:
+    ) -> tuple[list[tuple[Claim, dict[str, Step]]], datetime | None]:
         now = self._clock.now()
         run_queries.promote_due_timers(conn, now)
         claimed = run_queries.claim(
@@ -228,7 +228,7 @@ class Worker:
         next_due = run_queries.next_due_at(conn, now) if len(claimed) < limit else None
         return [(r, journals.get(r.id, {})) for r in claimed], next_due
 
-    def _start_runs(self, claimed: list[tuple[Run, dict[str, Step]]]) -> None:
+    def _start_runs(self, claimed: list[tuple[Claim, dict[str, Step]]]) -> None:
         self.claimed += len(claimed)
         for run, steps in claimed:
             context = RunContext(run, steps, self._writer, self._db, self._clock)
@@ -335,7 +335,7 @@ class Worker:
 
 
 def _final(
-    run: Run, status: RunStatus, now: datetime, kind: str, message: str | None, **values: Any
+    run: Claim, status: RunStatus, now: datetime, kind: str, message: str | None, **values: Any
 ) -> Write:
     return Write(
         run_id=run.id,

@@ -136,16 +136,17 @@ class JournalWriter:
         journal.insert_steps(conn, steps)
         journal.insert_artifacts(conn, artifacts)
         journal.insert_usage(conn, usage)
+        updates = []
         for write, lease in zip(writes, held, strict=True):
-            if lease is not None and write.run_values is not None:
-                values = {"updated_at": now, **write.run_values}
-                if write.unless_signal and journal.nth_signal(
-                    conn, write.run_id, *write.unless_signal
-                ):
-                    values.update(status=RunStatus.QUEUED, wait_kind=None, waiting_on=None)
-                    values.update(claimed_by=None, lease_expires_at=None, due_at=now)
-                    notes.append(payload(Topic.READY))
-                run_queries.update_held(conn, write.run_id, self._worker_id, write.epoch, values)
+            if lease is None or write.run_values is None:
+                continue
+            values = {"updated_at": now, **write.run_values}
+            if write.unless_signal and journal.nth_signal(conn, write.run_id, *write.unless_signal):
+                values.update(status=RunStatus.QUEUED, wait_kind=None, waiting_on=None)
+                values.update(claimed_by=None, lease_expires_at=None, due_at=now)
+                notes.append(payload(Topic.READY))
+            updates.append((write.run_id, write.epoch, values))
+        run_queries.update_held_many(conn, self._worker_id, updates)
         journal.insert_events(conn, events)
         notify(conn, notes)
         return held

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
 
-from agentdeck.domain.runs import Run, RunStatus, WaitKind
+from agentdeck.domain.runs import Claim, Run, RunStatus, WaitKind
 from agentdeck.store.schema import runs
 
 _FIELDS = tuple(c.name for c in runs.c)
@@ -84,6 +84,16 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
+_CLAIM_COLUMNS = (
+    runs.c.id,
+    runs.c.workflow,
+    runs.c.inputs,
+    runs.c.priority,
+    runs.c.lease_epoch,
+    runs.c.pause_requested_at,
+)
+
+
 def claim(
     conn: Connection,
     *,
@@ -91,7 +101,7 @@ def claim(
     limit: int,
     now: datetime,
     lease_expires_at: datetime,
-) -> list[Run]:
+) -> list[Claim]:
     """Take up to `limit` due queued runs in priority, due time, age order.
 
     PostgreSQL: `FOR UPDATE SKIP LOCKED` lets claimers pass each other.
@@ -121,10 +131,10 @@ def claim(
             waiting_on=None,
             updated_at=now,
         )
-        .returning(*runs.c)
+        .returning(*_CLAIM_COLUMNS)
     )
-    claimed = [_run(r) for r in conn.execute(stmt)]
-    claimed.sort(key=lambda r: (-r.priority, r.due_at, r.created_at, r.id))
+    claimed = [Claim(*r) for r in conn.execute(stmt)]
+    claimed.sort(key=lambda r: -r.priority)  # RETURNING keeps no order
     return claimed
 
 
@@ -226,6 +236,28 @@ def update_held(
         .values(**values)
     )
     return result.rowcount == 1
+
+
+def update_held_many(
+    conn: Connection, worker_id: str, items: Sequence[tuple[str, int, dict[str, Any]]]
+) -> None:
+    """`update_held` for many runs: one executemany per set of columns written."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for run_id, epoch, values in items:
+        params = {"b_id": run_id, "b_epoch": epoch, **{f"v_{k}": v for k, v in values.items()}}
+        groups.setdefault(tuple(sorted(values)), []).append(params)
+    for columns, params in groups.items():
+        stmt = (
+            update(runs)
+            .where(
+                runs.c.id == bindparam("b_id"),
+                runs.c.status == RunStatus.RUNNING,
+                runs.c.claimed_by == worker_id,
+                runs.c.lease_epoch == bindparam("b_epoch"),
+            )
+            .values({c: bindparam(f"v_{c}", type_=runs.c[c].type) for c in columns})
+        )
+        conn.execute(stmt, params)
 
 
 def update_guarded(

@@ -1,0 +1,1 @@
+"""agentdeck's own benchmarks: the workloads of BENCH.md, one module each."""

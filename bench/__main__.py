@@ -1,0 +1,57 @@
+"""`python -m bench [--workload W1] [--db sqlite] [--reps 3] [--runs N]`: see BENCH.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import traceback
+from types import ModuleType
+from typing import Any
+
+from bench import w1_throughput, w2_agent_loop, w3_latency
+from bench.databases import KINDS, describe
+from bench.harness import log
+from bench.report import emit, summarise
+
+WORKLOADS: dict[str, ModuleType] = {m.NAME: m for m in (w1_throughput, w2_agent_loop, w3_latency)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--workload", choices=[*WORKLOADS, "all"], default="all")
+    parser.add_argument("--db", choices=[*KINDS, "all"], default="all")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
+    parser.add_argument("--runs", type=int, help="runs per rep (default: W1 2000, W2 200, W3 100)")
+    parser.add_argument("--concurrency", type=int, help="worker concurrency (W2, W3)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    workloads = list(WORKLOADS) if args.workload == "all" else [args.workload]
+    dbs = list(KINDS) if args.db == "all" else [args.db]
+    failed: list[str] = []
+    for name in workloads:
+        module = WORKLOADS[name]
+        params: dict[str, Any] = dict(module.DEFAULTS)
+        if args.runs is not None:
+            params["runs"] = args.runs
+        if args.concurrency is not None and "concurrency" in params:
+            params["concurrency"] = args.concurrency
+        for db in dbs:
+            try:
+                reps: list[dict[str, float]] = []
+                for rep in range(1, args.reps + 1):
+                    log(f"{name} {db} rep {rep}/{args.reps}")
+                    reps.append(asyncio.run(module.measure(db, params)))
+                emit(summarise(name, db, reps, {**params, **describe(db)}))
+            except Exception:  # one broken (workload, db) must not hide the others
+                log(f"{name} {db} FAILED:\n{traceback.format_exc()}")
+                failed.append(f"{name}/{db}")
+    if failed:
+        log(f"failed: {', '.join(failed)}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
