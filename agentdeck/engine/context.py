@@ -279,7 +279,7 @@ class RunContext:
                     "lease_expires_at": None,
                 },
                 events=[_event(EventKind.WAITING, f"sleeping until {wake_at.isoformat()}")],
-                notify=[Topic.FINISHED],
+                notify=[Topic.FINISHED, Topic.READY],
             )
         )
 

@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -79,6 +79,8 @@ class Worker:
         self._loops: list[asyncio.Task[None]] = []
         self._unsubscribe = notifier.subscribe(self._on_notice)
         self._started = False
+        self._timers_checked_at = datetime.min.replace(tzinfo=UTC)
+        self._next_due_at: datetime | None = None
         self.claimed = 0
 
     @property
@@ -201,7 +203,13 @@ class Worker:
         self, conn: Connection, limit: int
     ) -> tuple[list[tuple[Claim, dict[str, Step]]], datetime | None]:
         now = self._clock.now()
-        run_queries.promote_due_timers(conn, now)
+        # Timers are checked when one is due or once per poll interval (a sleep
+        # started by another process), not on every claim: that would double its cost.
+        if now >= self._timers_checked_at + self.config.poll_interval or (
+            self._next_due_at is not None and now >= self._next_due_at
+        ):
+            run_queries.promote_due_timers(conn, now)
+            self._timers_checked_at = now
         claimed = run_queries.claim(
             conn,
             worker_id=self.id,
@@ -226,6 +234,7 @@ class Worker:
             ],
         )
         next_due = run_queries.next_due_at(conn, now) if len(claimed) < limit else None
+        self._next_due_at = next_due
         return [(r, journals.get(r.id, {})) for r in claimed], next_due
 
     def _start_runs(self, claimed: list[tuple[Claim, dict[str, Step]]]) -> None:

@@ -6,17 +6,35 @@ use, so several compose into one commit and tests control time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Update,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from agentdeck.domain.runs import Claim, Run, RunStatus, WaitKind
 from agentdeck.store.schema import runs
 
 _FIELDS = tuple(c.name for c in runs.c)
+
+
+def _status_is(status: RunStatus) -> ColumnElement[bool]:
+    """`status = '<literal>'`: only a literal lets the planner use a partial index."""
+    return runs.c.status == literal_column(f"'{status.value}'")
 
 
 def _run(row: Row[Any]) -> Run:
@@ -66,12 +84,13 @@ def list_runs(
     if where.retry_of:
         query = query.where(runs.c.retry_of == where.retry_of)
     if where.text:
-        pattern = f"%{where.text.lower()}%"
+        needle = where.text.lower()
         query = query.where(
             or_(
-                func.lower(runs.c.id).like(pattern),
-                func.lower(runs.c.workflow).like(pattern),
-                func.lower(runs.c.error).like(pattern),
+                *(
+                    func.lower(column).contains(needle, autoescape=True)
+                    for column in (runs.c.id, runs.c.workflow, runs.c.error)
+                )
             )
         )
     if before_id:
@@ -94,6 +113,37 @@ _CLAIM_COLUMNS = (
 )
 
 
+@functools.cache
+def _claim_statement(dialect: str) -> Update:
+    """Built once per dialect: constructing the statement costs more than running it."""
+    now = bindparam("now", type_=runs.c.due_at.type)
+    candidates = (
+        select(runs.c.id)
+        .where(_status_is(RunStatus.QUEUED), runs.c.due_at <= now)
+        .order_by(runs.c.priority.desc(), runs.c.due_at, runs.c.created_at, runs.c.id)
+        .limit(bindparam("limit"))
+    )
+    if dialect == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (
+        update(runs)
+        .where(runs.c.id.in_(candidates.scalar_subquery()))
+        .values(
+            status=RunStatus.RUNNING,
+            claimed_by=bindparam("worker"),
+            claimed_at=now,
+            lease_epoch=runs.c.lease_epoch + 1,
+            lease_expires_at=bindparam("expires", type_=runs.c.due_at.type),
+            heartbeat_at=now,
+            started_at=func.coalesce(runs.c.started_at, now),
+            wait_kind=None,
+            waiting_on=None,
+            updated_at=now,
+        )
+        .returning(*_CLAIM_COLUMNS)
+    )
+
+
 def claim(
     conn: Connection,
     *,
@@ -108,32 +158,9 @@ def claim(
     SQLite: the caller's `BEGIN IMMEDIATE` makes this the only writer, so the
     select-then-update cannot race (SQLAlchemy drops FOR UPDATE there anyway).
     """
-    candidates = (
-        select(runs.c.id)
-        .where(runs.c.status == RunStatus.QUEUED, runs.c.due_at <= now)
-        .order_by(runs.c.priority.desc(), runs.c.due_at, runs.c.created_at, runs.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    stmt = (
-        update(runs)
-        .where(runs.c.id.in_(candidates.scalar_subquery()))
-        .values(
-            status=RunStatus.RUNNING,
-            claimed_by=worker_id,
-            claimed_at=now,
-            lease_epoch=runs.c.lease_epoch + 1,
-            lease_expires_at=lease_expires_at,
-            heartbeat_at=now,
-            started_at=func.coalesce(runs.c.started_at, now),
-            wait_kind=None,
-            waiting_on=None,
-            updated_at=now,
-        )
-        .returning(*_CLAIM_COLUMNS)
-    )
-    claimed = [Claim(*r) for r in conn.execute(stmt)]
+    params = {"worker": worker_id, "limit": limit, "now": now, "expires": lease_expires_at}
+    stmt = _claim_statement(conn.dialect.name)
+    claimed = [Claim(*r) for r in conn.execute(stmt, params)]
     claimed.sort(key=lambda r: -r.priority)  # RETURNING keeps no order
     return claimed
 
@@ -143,7 +170,7 @@ def promote_due_timers(conn: Connection, now: datetime) -> int:
     result = conn.execute(
         update(runs)
         .where(
-            runs.c.status == RunStatus.WAITING,
+            _status_is(RunStatus.WAITING),
             runs.c.wait_kind == WaitKind.TIMER,
             runs.c.due_at <= now,
         )
@@ -158,8 +185,8 @@ def next_due_at(conn: Connection, now: datetime) -> datetime | None:
         select(func.min(runs.c.due_at)).where(
             runs.c.due_at > now,
             or_(
-                runs.c.status == RunStatus.QUEUED,
-                and_(runs.c.status == RunStatus.WAITING, runs.c.wait_kind == WaitKind.TIMER),
+                _status_is(RunStatus.QUEUED),
+                and_(_status_is(RunStatus.WAITING), runs.c.wait_kind == WaitKind.TIMER),
             ),
         )
     ).scalar()
@@ -213,7 +240,7 @@ def expired(conn: Connection, now: datetime, limit: int = 500) -> list[Lease]:
     """Running runs whose lease ran out, locked for the rescuer."""
     query = (
         select(*_LEASE_COLUMNS)
-        .where(runs.c.status == RunStatus.RUNNING, runs.c.lease_expires_at < now)
+        .where(_status_is(RunStatus.RUNNING), runs.c.lease_expires_at < now)
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":

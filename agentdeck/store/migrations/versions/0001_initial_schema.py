@@ -58,15 +58,27 @@ def upgrade() -> None:
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.create_index(
             "ix_runs_claim_order",
-            [sa.literal_column("priority DESC"), "due_at", "created_at"],
+            [sa.literal_column("priority DESC"), "due_at", "created_at", "id"],
             unique=False,
             postgresql_where=sa.text("status = 'queued'"),
             sqlite_where=sa.text("status = 'queued'"),
         )
+        batch_op.create_index(
+            "ix_runs_running_lease",
+            ["lease_expires_at"],
+            unique=False,
+            postgresql_where=sa.text("status = 'running'"),
+            sqlite_where=sa.text("status = 'running'"),
+        )
+        batch_op.create_index(
+            "ix_runs_waiting_due",
+            ["due_at"],
+            unique=False,
+            postgresql_where=sa.text("status = 'waiting'"),
+            sqlite_where=sa.text("status = 'waiting'"),
+        )
         batch_op.create_index("ix_runs_claimed_by", ["claimed_by"], unique=False)
         batch_op.create_index("ix_runs_retry_of", ["retry_of"], unique=False)
-        batch_op.create_index("ix_runs_status_lease", ["status", "lease_expires_at"], unique=False)
-        batch_op.create_index("ix_runs_status_due", ["status", "due_at"], unique=False)
         batch_op.create_index("ix_runs_workflow", ["workflow"], unique=False)
 
     op.create_table(
@@ -194,14 +206,10 @@ def downgrade() -> None:
     op.drop_table("workers")
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.drop_index("ix_runs_workflow")
-        batch_op.drop_index("ix_runs_status_lease")
-        batch_op.drop_index("ix_runs_status_due")
         batch_op.drop_index("ix_runs_retry_of")
         batch_op.drop_index("ix_runs_claimed_by")
-        batch_op.drop_index(
-            "ix_runs_claim_order",
-            postgresql_where=sa.text("status = 'queued'"),
-            sqlite_where=sa.text("status = 'queued'"),
-        )
+        batch_op.drop_index("ix_runs_waiting_due")
+        batch_op.drop_index("ix_runs_running_lease")
+        batch_op.drop_index("ix_runs_claim_order")
 
     op.drop_table("runs")
