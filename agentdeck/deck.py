@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from agentdeck import __version__
+from agentdeck.catalog import AgentCatalog
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from agentdeck.domain.events import EventKind
@@ -83,6 +85,8 @@ class Deck:
             self.settings.resolved_database_url(),
             sqlite_synchronous=self.settings.sqlite_synchronous,
         )
+        # agents.yaml is checked here: a broken file stops the Deck from opening at all
+        self.agents = AgentCatalog(self.db, self.settings, clock=self.clock)
         if migrate:
             upgrade(self.db.engine)
         self.notifier = Notifier()
@@ -107,6 +111,7 @@ class Deck:
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None
+        await self.agents.aclose()
         self.db.dispose()
 
     async def __aenter__(self) -> Deck:
@@ -185,8 +190,9 @@ class Deck:
             "status": RunStatus.QUEUED,
             "inputs": inputs,
             "priority": sub.priority,
-            "due_at": max(now, sub.not_before) if sub.not_before else now,
+            "due_at": max(now, sub.not_before.astimezone(UTC)) if sub.not_before else now,
             "idempotency_key": key,
+            "agents": workflow.agents_of(inputs),
             "created_at": now,
             "updated_at": now,
         }
@@ -200,28 +206,25 @@ class Deck:
             raise InvalidInput(str(error), field="workflow") from None
 
     def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Run]:
-        keys = [r["idempotency_key"] for r in rows if r["idempotency_key"]]
-        existing = run_queries.find_by_idempotency_keys(conn, keys)
+        """Insert the runs whose idempotency key is new; return one run per row, in order."""
+        existing = run_queries.find_by_idempotency_keys(
+            conn, [r["idempotency_key"] for r in rows if r["idempotency_key"]]
+        )
+        out: list[Run] = []
         fresh: list[dict[str, Any]] = []
         for row in rows:
             key = row["idempotency_key"]
             if key and key in existing:
+                out.append(existing[key])
                 continue
+            run = run_queries.new_run(row)
             if key:
-                existing[key] = None  # type: ignore[assignment]  # a repeat within this call
+                existing[key] = run  # a repeat within this call
             fresh.append(row)
+            out.append(run)
         run_queries.insert_runs(conn, fresh)
         _events(conn, [(r["id"], EventKind.SUBMITTED, None, r["created_at"]) for r in fresh])
         notify(conn, [payload(Topic.READY)] if fresh else [])
-        created = {r["id"]: r for r in fresh}
-        stored = {r.id: r for r in run_queries.find_runs(conn, created)} if created else {}
-        out: list[Run] = []
-        for row in rows:
-            key = row["idempotency_key"]
-            if row["id"] in stored:
-                out.append(stored[row["id"]])
-            else:
-                out.append(existing[key] or _first(out, key))
         return out
 
     # --- reading -------------------------------------------------------------
@@ -253,20 +256,20 @@ class Deck:
         items = items[:limit]
         return Page(items, items[-1].id if more else None)
 
-    async def steps(self, run_id: str) -> list[Step]:
+    async def steps(self, run_id: str) -> builtins.list[Step]:
         await self.get(run_id)
         return await self.db.read(lambda conn: journal.list_steps(conn, run_id))
 
     async def events(
         self, run_id: str | None = None, *, after: int = 0, limit: int = 500
-    ) -> list[Event]:
+    ) -> builtins.list[Event]:
         if run_id is not None:
             await self.get(run_id)
         return await self.db.read(
             lambda conn: journal.list_events(conn, run_id=run_id, after=after, limit=limit)
         )
 
-    async def artifacts(self, run_id: str) -> list[Artifact]:
+    async def artifacts(self, run_id: str) -> builtins.list[Artifact]:
         await self.get(run_id)
         return await self.db.read(lambda conn: journal.list_artifacts(conn, run_id))
 
@@ -276,7 +279,7 @@ class Deck:
             raise NotFound(f"no artifact with id {artifact_id!r}")
         return found
 
-    async def workers(self) -> list[WorkerRow]:
+    async def workers(self) -> builtins.list[WorkerRow]:
         return await self.db.read(worker_queries.list_workers)
 
     async def health(self) -> dict[str, Any]:
@@ -338,9 +341,17 @@ class Deck:
         return await self._steer(run_id, self._retry_tx, Topic.READY)
 
     async def decide(
-        self, run_id: str, gate: str, decision: GateDecision | str, comment: str | None = None
+        self,
+        run_id: str,
+        gate: str,
+        decision: GateDecision | str,
+        comment: str | None = None,
+        data: dict[str, Any] | None = None,
     ) -> Run:
-        """Record a person's decision at the gate the run waits on, and queue the run."""
+        """Record a person's decision at the gate the run waits on, and queue the run.
+
+        `data` travels with the decision, e.g. `{"budget_usd": 5}` at the `budget` gate.
+        """
         try:
             decision = GateDecision(decision)
         except ValueError:
@@ -348,7 +359,10 @@ class Deck:
             raise InvalidInput(f"decision must be one of {choices}", field="decision") from None
         if decision == GateDecision.CHANGES and not (comment and comment.strip()):
             raise InvalidInput("say which changes: a comment is required", field="comment")
-        body = {"decision": decision.value, "comment": comment}
+        if data is not None and not isinstance(data, dict):
+            raise InvalidInput("data must be a JSON object", field="data")
+        _check_json(data, "data")
+        body = {**(data or {}), "decision": decision.value, "comment": comment}
         return await self._steer(
             run_id,
             lambda c, now, r: self._signal_tx(c, now, r, gate, body, WaitKind.GATE),
@@ -453,6 +467,7 @@ class Deck:
                     "inputs": run.inputs,
                     "priority": run.priority,
                     "due_at": now,
+                    "agents": run.agents,
                     "retry_of": run.id,
                     "created_at": now,
                     "updated_at": now,
@@ -544,10 +559,6 @@ def _check_json(value: Any, what: str) -> None:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise InvalidInput(f"{what} must be JSON: {error}", field=what.split()[0]) from None
-
-
-def _first(runs: list[Run], key: str | None) -> Run:
-    return next(r for r in runs if r.idempotency_key == key)
 
 
 __all__ = ["Deck", "Page", "RunFilter", "Submission"]

@@ -10,8 +10,10 @@ import typer
 from rich.console import Console
 
 from agentdeck import __version__
+from agentdeck.cli.agents import agents_app
 from agentdeck.cli.runs import runs_app
 from agentdeck.cli.runtime import configure_logging, open_deck, run_until_signalled
+from agentdeck.domain.errors import AgentdeckError
 from agentdeck.settings import Settings
 from agentdeck.store.database import Database
 from agentdeck.store.migrate import upgrade
@@ -20,6 +22,7 @@ app = typer.Typer(help="Run, watch and steer AI-agent workflows.", no_args_is_he
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(runs_app, name="runs")
+app.add_typer(agents_app, name="agents")
 console = Console()
 
 
@@ -80,16 +83,21 @@ def up(
     from agentdeck.web.app import create_app
 
     async def main(stop: asyncio.Event) -> None:
-        deck = open_deck(settings)
+        try:
+            deck = open_deck(settings)
+        except AgentdeckError as error:  # e.g. a broken agents.yaml: start nothing
+            console.print(f"cannot start: {error}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
         await deck.start()
         worker = deck.worker(concurrency)
         await worker.start()
         config = uvicorn.Config(create_app(deck), host=host, port=port, log_level="warning")
         server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         serving = asyncio.create_task(server.serve())
         console.print(f"agentdeck {__version__} on [bold]http://{host}:{port}[/]")
         console.print(f"database: {deck.db.dialect}; worker {worker.id}")
+        console.print(deck.agents.llm_status(), highlight=False)
+        deck.agents.warm()  # load the LLM layer now, not at the first agent call
         await asyncio.wait(
             [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -92,6 +93,17 @@ class Run:
     finished_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    stage: str | None
+    attempt: int | None
+    score: float | None
+    verdict: str | None
+    progress: float | None
+    agents: list[str] | None
+    cost_usd: Decimal
+    cost_unknown: bool
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
 
     def is_stalled(self, now: datetime, stalled_after: timedelta) -> bool:
         """A running run whose heartbeat is older than `stalled_after`."""

@@ -32,6 +32,8 @@ DEFAULT_RETRY = RetryPolicy()
 MAX_STEP_KEY = 300
 MAX_EVENT_KIND = 60
 MAX_SIGNAL_NAME = 200
+MAX_ARTIFACT_NAME = 300
+MAX_MEDIA_TYPE = 100
 
 
 class Suspend(BaseException):
@@ -178,7 +180,7 @@ class RunContext:
         lease = await self._record(key, "succeeded", result, None, attempt, started_at, rows)
         self.pause_requested = self.pause_requested or lease.pause_requested_at is not None
         self._park_if_pause_requested()
-        return result  # type: ignore[return-value]
+        return result
 
     async def _record(
         self,
@@ -218,7 +220,16 @@ class RunContext:
                 )
             )
 
-    # --- events and artifacts ------------------------------------------------
+    # --- progress, events and artifacts ---------------------------------------
+
+    _PROGRESS_FIELDS = frozenset({"stage", "attempt", "score", "verdict", "progress"})
+
+    async def set_progress(self, **fields: Any) -> None:
+        """Record where the run stands (stage, attempt, score, verdict, progress 0..1)."""
+        unknown = set(fields) - self._PROGRESS_FIELDS
+        if unknown:
+            raise TypeError(f"set_progress() got unknown fields {sorted(unknown)}")
+        await self._writer.write(self._write(run_values=fields))
 
     def emit(self, kind: str, message: str | None = None, **data: Any) -> None:
         """Append an event to the run's log; committed with the next batch, in order."""
@@ -236,6 +247,8 @@ class RunContext:
         attempt: int | None = None,
     ) -> str:
         """Store content the run produced; returns the artifact's id."""
+        _check_length(name, MAX_ARTIFACT_NAME, "an artifact name")
+        _check_length(media_type, MAX_MEDIA_TYPE, "a media type")
         artifact_id = new_id("art")
         row = {
             "id": artifact_id,

@@ -25,6 +25,14 @@ class Workflow:
     fn: WorkflowFn
     inputs: type[BaseModel] | None = None
     description: str = ""
+    # which agents a run of this workflow uses, read from its inputs; runs are
+    # listed and filtered by these names
+    agents: Callable[[dict[str, Any]], list[str]] | None = None
+
+    def agents_of(self, inputs: dict[str, Any]) -> list[str] | None:
+        if self.agents is None:
+            return None
+        return sorted(set(self.agents(inputs)))
 
     def validate_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Inputs as the workflow will see them; InvalidInput names the first bad field."""
@@ -53,12 +61,18 @@ class Registry:
         self._workflows[workflow.name] = workflow
 
     def workflow(
-        self, name: str, *, inputs: type[BaseModel] | None = None, description: str = ""
+        self,
+        name: str,
+        *,
+        inputs: type[BaseModel] | None = None,
+        description: str = "",
+        agents: Callable[[dict[str, Any]], list[str]] | None = None,
     ) -> Callable[[WorkflowFn], WorkflowFn]:
         """Decorator: register an `async def fn(ctx, inputs)` under `name`."""
 
         def register(fn: WorkflowFn) -> WorkflowFn:
-            self.add(Workflow(name, fn, inputs, description or (fn.__doc__ or "").strip()))
+            doc = description or (fn.__doc__ or "").strip()
+            self.add(Workflow(name, fn, inputs, doc, agents))
             return fn
 
         return register

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -89,24 +90,36 @@ class JournalWriter:
             batch, self._pending = self._pending, []
             if not batch:
                 continue
-            writes = [w for w, _ in batch]
             try:
-                outcome = await self._db.write(partial(self._apply, writes=writes))
-            except Exception as error:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            self.batches += 1
-            for (write, future), lease in zip(batch, outcome, strict=True):
-                for topic in write.notify if lease else ():
-                    self._notifier.publish(topic, write.run_id)
-                if future.done():
+                await self._commit(batch)
+            except Exception:
+                if len(batch) == 1:
                     continue
-                if lease is None:
-                    future.set_exception(LeaseLost(f"run {write.run_id} lease lost"))
-                else:
-                    future.set_result(lease)
+                # One write the database refuses must not fail the runs beside it:
+                # retry each alone, in order, so only the offender sees the error.
+                for item in batch:
+                    with contextlib.suppress(Exception):
+                        await self._commit([item])
+
+    async def _commit(self, batch: list[tuple[Write, asyncio.Future[Lease]]]) -> None:
+        """Apply a batch in one transaction and settle its futures; raises if it failed."""
+        writes = [w for w, _ in batch]
+        try:
+            outcome = await self._db.write(partial(self._apply, writes=writes))
+        except Exception as error:
+            if len(batch) == 1 and not batch[0][1].done():
+                batch[0][1].set_exception(error)
+            raise
+        self.batches += 1
+        for (write, future), lease in zip(batch, outcome, strict=True):
+            for topic in write.notify if lease else ():
+                self._notifier.publish(topic, write.run_id)
+            if future.done():
+                continue
+            if lease is None:
+                future.set_exception(LeaseLost(f"run {write.run_id} lease lost"))
+            else:
+                future.set_result(lease)
 
     def _apply(self, conn: Connection, writes: list[Write]) -> list[Lease | None]:
         now = self._clock.now()
@@ -136,6 +149,7 @@ class JournalWriter:
         journal.insert_steps(conn, steps)
         journal.insert_artifacts(conn, artifacts)
         journal.insert_usage(conn, usage)
+        run_queries.add_usage_totals(conn, _totals(usage))
         updates = []
         for write, lease in zip(writes, held, strict=True):
             if lease is None or write.run_values is None:
@@ -160,3 +174,27 @@ def finished_values(status: RunStatus, now: Any, **values: Any) -> dict[str, Any
     if status == RunStatus.QUEUED:
         base["claimed_by"] = None
     return {**base, **values}
+
+
+def _totals(usage: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-run sums of usage rows; a row without a price marks the run's cost unknown."""
+    totals: dict[str, dict[str, Any]] = {}
+    for row in usage:
+        t = totals.setdefault(
+            row["run_id"],
+            {
+                "run_id": row["run_id"],
+                "cost_usd": Decimal(0),
+                "cost_unknown": False,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cached_tokens": 0,
+            },
+        )
+        if row.get("cost_usd") is None:
+            t["cost_unknown"] = True
+        else:
+            t["cost_usd"] += Decimal(row["cost_usd"])
+        for key in ("input_tokens", "output_tokens", "cached_tokens"):
+            t[key] += row.get(key) or 0
+    return list(totals.values())

@@ -10,6 +10,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -23,11 +24,17 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
+    type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from agentdeck.domain.runs import Claim, Run, RunStatus, WaitKind
 from agentdeck.store.schema import runs
+from agentdeck.store.types import UTCDateTime
+
+_UTC = UTCDateTime()
 
 _FIELDS = tuple(c.name for c in runs.c)
 
@@ -39,6 +46,40 @@ def _status_is(status: RunStatus) -> ColumnElement[bool]:
 
 def _run(row: Row[Any]) -> Run:
     return Run(**row._mapping)
+
+
+_UNSET_ON_INSERT = {
+    "result": None,
+    "error": None,
+    "wait_kind": None,
+    "waiting_on": None,
+    "claimed_by": None,
+    "claimed_at": None,
+    "lease_epoch": 0,
+    "lease_expires_at": None,
+    "heartbeat_at": None,
+    "cancel_requested_at": None,
+    "pause_requested_at": None,
+    "retry_of": None,
+    "started_at": None,
+    "finished_at": None,
+    "stage": None,
+    "attempt": None,
+    "score": None,
+    "verdict": None,
+    "progress": None,
+    "agents": None,
+    "cost_usd": Decimal(0),
+    "cost_unknown": False,
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cached_tokens": 0,
+}
+
+
+def new_run(row: dict[str, Any]) -> Run:
+    """The run a row passed to `insert_runs` becomes, without reading it back."""
+    return Run(**{**_UNSET_ON_INSERT, **row})
 
 
 def insert_runs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -68,6 +109,7 @@ class RunFilter:
 
     statuses: tuple[str, ...] = ()
     workflow: str | None = None
+    agent: str | None = None
     retry_of: str | None = None
     text: str | None = None
 
@@ -83,6 +125,8 @@ def list_runs(
         query = query.where(runs.c.workflow == where.workflow)
     if where.retry_of:
         query = query.where(runs.c.retry_of == where.retry_of)
+    if where.agent:
+        query = query.where(_uses_agent(conn.dialect.name, where.agent))
     if where.text:
         needle = where.text.lower()
         query = query.where(
@@ -96,6 +140,15 @@ def list_runs(
     if before_id:
         query = query.where(runs.c.id < before_id)
     return [_run(r) for r in conn.execute(query)]
+
+
+def _uses_agent(dialect: str, agent: str) -> ColumnElement[bool]:
+    """The run's `agents` JSON list holds `agent` (JSON containment differs per dialect)."""
+    if dialect == "postgresql":
+        return type_coerce(runs.c.agents, JSONB).contains([agent])
+    return text(
+        "EXISTS (SELECT 1 FROM json_each(runs.agents) WHERE json_each.value = :agent)"
+    ).bindparams(agent=agent)  # type: ignore[return-value]
 
 
 def count_by_status(conn: Connection) -> dict[str, int]:
@@ -190,7 +243,7 @@ def next_due_at(conn: Connection, now: datetime) -> datetime | None:
             ),
         )
     ).scalar()
-    return runs.c.due_at.type.process_result_value(value, conn.dialect) if value else None
+    return _UTC.process_result_value(value, conn.dialect) if value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,9 +324,9 @@ def update_held_many(
     """`update_held` for many runs: one executemany per set of columns written."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for run_id, epoch, values in items:
-        params = {"b_id": run_id, "b_epoch": epoch, **{f"v_{k}": v for k, v in values.items()}}
-        groups.setdefault(tuple(sorted(values)), []).append(params)
-    for columns, params in groups.items():
+        row = {"b_id": run_id, "b_epoch": epoch, **{f"v_{k}": v for k, v in values.items()}}
+        groups.setdefault(tuple(sorted(values)), []).append(row)
+    for columns, rows in groups.items():
         stmt = (
             update(runs)
             .where(
@@ -284,7 +337,39 @@ def update_held_many(
             )
             .values({c: bindparam(f"v_{c}", type_=runs.c[c].type) for c in columns})
         )
-        conn.execute(stmt, params)
+        conn.execute(stmt, rows)
+
+
+def add_usage_totals(conn: Connection, totals: Sequence[dict[str, Any]]) -> None:
+    """Add usage to runs' totals: keys run_id, cost_usd, cost_unknown, *_tokens."""
+    if not totals:
+        return
+    stmt = (
+        update(runs)
+        .where(runs.c.id == bindparam("b_id"))
+        .values(
+            cost_usd=runs.c.cost_usd + bindparam("b_cost", type_=runs.c.cost_usd.type),
+            cost_unknown=runs.c.cost_unknown
+            | bindparam("b_unknown", type_=runs.c.cost_unknown.type),
+            input_tokens=runs.c.input_tokens + bindparam("b_in"),
+            output_tokens=runs.c.output_tokens + bindparam("b_out"),
+            cached_tokens=runs.c.cached_tokens + bindparam("b_cached"),
+        )
+    )
+    conn.execute(
+        stmt,
+        [
+            {
+                "b_id": t["run_id"],
+                "b_cost": t["cost_usd"],
+                "b_unknown": t["cost_unknown"],
+                "b_in": t["input_tokens"],
+                "b_out": t["output_tokens"],
+                "b_cached": t["cached_tokens"],
+            }
+            for t in totals
+        ],
+    )
 
 
 def update_guarded(

@@ -1,9 +1,11 @@
-"""SQLAlchemy Core tables: runs, steps, events, artifacts, signals and workers."""
+"""SQLAlchemy Core tables: runs, steps, events, artifacts, signals, workers, usage and agents."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -13,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -53,24 +56,51 @@ runs = Table(
     Column("cancel_requested_at", UTCDateTime),
     Column("pause_requested_at", UTCDateTime),
     Column("retry_of", String(40), ForeignKey("runs.id")),
+    # where the workflow says it stands; shown in lists without reading events
+    Column("stage", String(60)),
+    Column("attempt", Integer),
+    Column("score", Float),
+    Column("verdict", String(40)),
+    Column("progress", Float),
+    Column("agents", JSONDoc),
+    # totals of the usage rows, kept in the same transaction as each row
+    Column("cost_usd", Numeric(18, 8), nullable=False, server_default="0"),
+    Column("cost_unknown", Boolean, nullable=False, server_default=false()),
+    Column("input_tokens", Integer, nullable=False, server_default="0"),
+    Column("output_tokens", Integer, nullable=False, server_default="0"),
+    Column("cached_tokens", Integer, nullable=False, server_default="0"),
     Column("started_at", UTCDateTime),
     Column("finished_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
-# The claim reads queued runs in (priority desc, due_at, created_at) order.
+# Partial indexes, one per state a hot query reads; each query compares status
+# with a literal so both SQLite and PostgreSQL can match the index's WHERE.
+# No index may lead with `status`: SQLite, without statistics, would prefer it
+# and sort every queued run instead of reading the claim order off the index.
 Index(
     "ix_runs_claim_order",
     runs.c.priority.desc(),
     runs.c.due_at,
     runs.c.created_at,
+    runs.c.id,
     postgresql_where=text("status = 'queued'"),
     sqlite_where=text("status = 'queued'"),
 )
+Index(
+    "ix_runs_running_lease",
+    runs.c.lease_expires_at,
+    postgresql_where=text("status = 'running'"),
+    sqlite_where=text("status = 'running'"),
+)
+Index(
+    "ix_runs_waiting_due",
+    runs.c.due_at,
+    postgresql_where=text("status = 'waiting'"),
+    sqlite_where=text("status = 'waiting'"),
+)
 Index("ix_runs_claimed_by", runs.c.claimed_by)
-Index("ix_runs_status_lease", runs.c.status, runs.c.lease_expires_at)
-Index("ix_runs_status_due", runs.c.status, runs.c.due_at)
 Index("ix_runs_workflow", runs.c.workflow)
 Index("ix_runs_retry_of", runs.c.retry_of)
 
@@ -163,3 +193,16 @@ usage = Table(
 Index("ix_usage_run_id", usage.c.run_id)
 Index("ix_usage_agent_created_at", usage.c.agent, usage.c.created_at)
 Index("ix_usage_created_at", usage.c.created_at)
+
+# Agents created through the API (agents.yaml agents live in their file, not here);
+# `spec` holds the whole AgentSpec, `role` is repeated for listing by role.
+agents = Table(
+    "agents",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("role", String(60), nullable=False),
+    Column("spec", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_agents_role", agents.c.role)

@@ -29,6 +29,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, str):  # raw SQLite text, e.g. from a func.min()
             value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

@@ -1,0 +1,366 @@
+"""The agent runner workflows call: every model call and tool call is a journaled engine step.
+
+    reply = await run_agent(ctx, "evaluator", prompt, key="evaluate:2")
+    verdict = reply.json()
+
+A call is one step (`llm:<key>`) whose result records the answer, the model that gave
+it, tokens, cost and every attempt; its usage row commits in the same transaction, so
+a resumed run never pays twice. An agent with tools runs a short tool loop: each
+model turn is a step (`llm:<key>#<n>`) and each tool call one too (`tool:<key>:<id>`).
+The call path is `Model.request` itself, not pydantic-ai's Agent loop, which costs
+milliseconds of CPU per call — too much for thousands of agents at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    ModelResponsePart,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+from pydantic_ai.models import ModelRequestParameters
+from pydantic_core import to_jsonable_python
+
+from agentdeck.agents.budget import BudgetLedger
+from agentdeck.agents.current import current_runner
+from agentdeck.agents.reply import AgentReply, reply_from_records
+from agentdeck.agents.spec import ConfiguredAgent
+from agentdeck.agents.tools import ToolRegistry, default_tools
+from agentdeck.domain.errors import AgentdeckError
+from agentdeck.domain.retry import NO_RETRY
+from agentdeck.engine.context import RunContext, Usage
+from agentdeck.llm.calls import Attempt, ModelCaller, Throttles
+from agentdeck.llm.limits import Limits, Throttle
+from agentdeck.llm.names import SIMULATOR_REF, ModelRef
+from agentdeck.llm.pricing import input_token_bound, worst_case
+from agentdeck.llm.providers import ModelFactory
+
+NO_TOOLS = ModelRequestParameters()
+MAX_TOOL_ROUNDS = 8
+
+
+class AgentDirectory(Protocol):
+    """Where the runner finds agents by name (the deck's AgentCatalog)."""
+
+    async def configured(self, name: str) -> ConfiguredAgent: ...
+
+
+class ToolLoopExceeded(AgentdeckError):
+    """An agent kept calling tools past the round limit."""
+
+
+@dataclass
+class _RunState:
+    """What the runner keeps per run for one execution; rebuilt by replay after a resume."""
+
+    ledger: BudgetLedger
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def next_key(self, agent: str) -> str:
+        n = self.counters.get(agent, 0)
+        self.counters[agent] = n + 1
+        return f"{agent}:{n}"
+
+
+class AgentRunner:
+    """Runs agents inside workflows: budgets, limits, fallback, journaling."""
+
+    def __init__(
+        self,
+        directory: AgentDirectory,
+        factory: ModelFactory,
+        *,
+        limits: Limits | None = None,
+        tools: ToolRegistry | None = None,
+    ) -> None:
+        self.directory = directory
+        self.factory = factory
+        self.limits = limits or Limits(dict(factory.config.provider_limits))
+        self.tools = tools or default_tools
+        self.caller = ModelCaller(factory)
+        self._runs: weakref.WeakKeyDictionary[RunContext, _RunState] = weakref.WeakKeyDictionary()
+
+    @property
+    def offline(self) -> bool:
+        """True when the simulator answers every agent (no provider key, or forced)."""
+        return self.factory.offline
+
+    def _state(self, ctx: RunContext) -> _RunState:
+        state = self._runs.get(ctx)
+        if state is None:
+            state = self._runs[ctx] = _RunState(BudgetLedger(ctx.inputs.get("budget_usd")))
+        return state
+
+    async def run(
+        self, ctx: RunContext, agent: str, prompt: str, *, key: str | None = None
+    ) -> AgentReply:
+        """Ask `agent` to answer `prompt`, as journaled steps of the run.
+
+        `key` names the call within the run (e.g. "evaluate:2") and must be unique in it;
+        by default the n-th call of an agent in the run is `<agent>:<n>`.
+        """
+        configured = await self.directory.configured(agent)
+        state = self._state(ctx)
+        key = key or state.next_key(configured.name)
+        messages: list[ModelMessage] = [
+            ModelRequest(parts=[UserPromptPart(prompt)], instructions=configured.instructions)
+        ]
+        if not configured.spec.tools:
+            record = await self._model_step(
+                ctx, state, configured, f"llm:{key}", messages, NO_TOOLS
+            )
+            return reply_from_records([record], [f"llm:{key}"])
+        return await self._tool_loop(ctx, state, configured, key, messages)
+
+    # --- one model call as one step -----------------------------------------
+
+    async def _model_step(
+        self,
+        ctx: RunContext,
+        state: _RunState,
+        agent: ConfiguredAgent,
+        step_key: str,
+        messages: list[ModelMessage],
+        params: ModelRequestParameters,
+    ) -> dict[str, Any]:
+        ledger = state.ledger
+        if ctx.is_replayed(step_key):
+            record: dict[str, Any] = await ctx.step(step_key, _not_called)
+            await ledger.replay(ctx, agent.name, _cost(record), record.get("budget"))
+            return record
+        refs = (SIMULATOR_REF,) if self.factory.offline else agent.chain
+        tokens = input_token_bound([agent.instructions, *_texts(messages)], len(messages) + 1)
+        reserve = _reservation(refs, tokens, agent.spec.max_output_tokens)
+        scopes = await ledger.reserve(ctx, agent.name, agent.spec.budget_usd, reserve)
+        ledger.start()
+        cost: Decimal | None = None
+        try:
+            async with self.limits.slot(agent.name, agent.spec.max_concurrency):
+                record = await ctx.step(
+                    step_key,
+                    lambda: self._call(ctx, agent, step_key, refs, messages, params, tokens, state),
+                    retry=NO_RETRY,
+                    usage=_usage_rows,
+                )
+            cost = _cost(record)
+        finally:
+            ledger.finish(scopes, reserve, cost)
+        return record
+
+    async def _call(
+        self,
+        ctx: RunContext,
+        agent: ConfiguredAgent,
+        step_key: str,
+        refs: tuple[ModelRef, ...],
+        messages: list[ModelMessage],
+        params: ModelRequestParameters,
+        input_tokens: int,
+        state: _RunState,
+    ) -> dict[str, Any]:
+        def on_attempt(attempt: Attempt) -> None:
+            if attempt.failure is not None:
+                ctx.emit(
+                    "llm.attempt_failed",
+                    f"{agent.name}: {attempt.ref.id} attempt {attempt.number} failed: "
+                    f"{attempt.failure.error_class}",
+                    agent=agent.name,
+                    step=step_key,
+                    **attempt.record(),
+                )
+
+        throttles = self._throttles(agent)
+        answer = await self.caller.request(
+            refs,
+            messages,
+            agent.model_settings,
+            params,
+            role=agent.role,
+            token_estimate=input_tokens + agent.spec.max_output_tokens,
+            throttles=throttles,
+            on_attempt=on_attempt,
+        )
+        response, usage = answer.response, answer.response.usage
+        cost = None if answer.cost_usd is None else str(answer.cost_usd)
+        record = {
+            "agent": agent.name,
+            "role": agent.role,
+            "text": _text(response),
+            "tool_calls": [
+                {"id": p.tool_call_id, "name": p.tool_name, "args": p.args_as_dict()}
+                for p in response.parts
+                if isinstance(p, ToolCallPart)
+            ],
+            "provider": answer.ref.provider,
+            "model": answer.ref.name,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cached_tokens": usage.cache_read_tokens,
+            "cost_usd": cost,
+            "latency_ms": round(answer.latency_ms, 3),
+            "simulated": answer.ref.is_simulator,
+            "attempts": [a.record() for a in answer.attempts],
+            "budget": state.ledger.snapshot(),
+        }
+        ctx.emit(
+            "llm.answered",
+            f"{agent.name} answered by {answer.ref.id} in {answer.latency_ms:.0f} ms"
+            + (f", ${cost}" if cost is not None else ", cost unknown"),
+            agent=agent.name,
+            step=step_key,
+            provider=answer.ref.provider,
+            model=answer.ref.name,
+            attempt=answer.attempts[-1].number,
+            attempts=len(answer.attempts),
+            latency_ms=record["latency_ms"],
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_tokens=usage.cache_read_tokens,
+            cost_usd=cost,
+        )
+        return record
+
+    def _throttles(self, agent: ConfiguredAgent) -> Throttles | None:
+        """The buckets an attempt must pass: the agent's own and its model's provider's."""
+        own = self.limits.agent(agent.name, agent.rate)
+        if own is None and not self.factory.config.provider_limits:
+            return None
+
+        def throttles(ref: ModelRef) -> list[Throttle]:
+            return [t for t in (own, self.limits.provider(ref.provider)) if t is not None]
+
+        return throttles
+
+    # --- agents with tools -------------------------------------------------------
+
+    async def _tool_loop(
+        self,
+        ctx: RunContext,
+        state: _RunState,
+        agent: ConfiguredAgent,
+        key: str,
+        messages: list[ModelMessage],
+    ) -> AgentReply:
+        params = ModelRequestParameters(
+            function_tools=self.tools.definitions(list(agent.spec.tools)), allow_text_output=True
+        )
+        records: list[dict[str, Any]] = []
+        steps: list[str] = []
+        for turn in range(MAX_TOOL_ROUNDS):
+            step_key = f"llm:{key}" if turn == 0 else f"llm:{key}#{turn}"
+            record = await self._model_step(ctx, state, agent, step_key, messages, params)
+            records.append(record)
+            steps.append(step_key)
+            calls = record["tool_calls"]
+            if not calls:
+                return reply_from_records(records, steps)
+            messages.append(_response(record))
+            returns = await asyncio.gather(
+                *(self._tool_step(ctx, agent, key, call) for call in calls)
+            )
+            steps += [f"tool:{key}:{c['id']}" for c in calls]
+            messages.append(ModelRequest(parts=list(returns)))
+        raise ToolLoopExceeded(
+            f"agent {agent.name!r} was still calling tools after {MAX_TOOL_ROUNDS} rounds"
+        )
+
+    async def _tool_step(
+        self, ctx: RunContext, agent: ConfiguredAgent, key: str, call: dict[str, Any]
+    ) -> ToolReturnPart:
+        async def invoke() -> dict[str, Any]:
+            outcome: dict[str, Any]
+            try:
+                result = await self.tools.call(call["name"], call["args"])
+                outcome = {"tool": call["name"], "ok": True, "content": to_jsonable_python(result)}
+            except Exception as error:  # the model sees the error and may recover
+                outcome = {"tool": call["name"], "ok": False, "content": f"error: {error}"}
+            ctx.emit(
+                "tool.called",
+                f"{agent.name} called {call['name']}" + ("" if outcome["ok"] else " (failed)"),
+                agent=agent.name,
+                tool=call["name"],
+                ok=outcome["ok"],
+            )
+            return outcome
+
+        done: dict[str, Any] = await ctx.step(f"tool:{key}:{call['id']}", invoke, retry=NO_RETRY)
+        return ToolReturnPart(call["name"], done["content"], tool_call_id=call["id"])
+
+
+# --- what a step records, and reading it back ----------------------------------
+
+
+async def _not_called() -> dict[str, Any]:
+    raise AssertionError("a replayed step is never executed")
+
+
+def _usage_rows(record: dict[str, Any]) -> list[Usage]:
+    return [
+        Usage(
+            agent=record["agent"],
+            provider=record["provider"],
+            model=record["model"],
+            input_tokens=record["input_tokens"],
+            output_tokens=record["output_tokens"],
+            cached_tokens=record["cached_tokens"],
+            cost_usd=_cost(record),
+        )
+    ]
+
+
+def _cost(record: dict[str, Any]) -> Decimal | None:
+    value = record.get("cost_usd")
+    return None if value is None else Decimal(value)
+
+
+def _reservation(refs: tuple[ModelRef, ...], input_tokens: int, output_tokens: int) -> Decimal:
+    """The worst case over the chain; a model without a known price reserves nothing."""
+    prices = [worst_case(ref, input_tokens, output_tokens) for ref in refs]
+    return max((p for p in prices if p is not None), default=Decimal(0))
+
+
+def _texts(messages: list[ModelMessage]) -> list[str]:
+    out: list[str] = []
+    for message in messages:
+        for part in message.parts:
+            if isinstance(part, UserPromptPart | TextPart) and isinstance(part.content, str):
+                out.append(part.content)
+            elif isinstance(part, ToolReturnPart):
+                out.append(part.model_response_str())
+            elif isinstance(part, ToolCallPart):
+                out.append(part.args_as_json_str())
+    return out
+
+
+def _text(response: ModelResponse) -> str:
+    return "".join(p.content for p in response.parts if isinstance(p, TextPart))
+
+
+def _response(record: dict[str, Any]) -> ModelResponse:
+    parts: list[ModelResponsePart] = []
+    if record["text"]:
+        parts.append(TextPart(record["text"]))
+    parts += [
+        ToolCallPart(c["name"], json.dumps(c["args"]), tool_call_id=c["id"])
+        for c in record["tool_calls"]
+    ]
+    return ModelResponse(parts=parts, model_name=record["model"])
+
+
+async def run_agent(
+    ctx: RunContext, agent: str, prompt: str, *, key: str | None = None
+) -> AgentReply:
+    """Ask `agent` to answer `prompt` as a journaled step of the run; see AgentRunner.run."""
+    return await current_runner().run(ctx, agent, prompt, key=key)

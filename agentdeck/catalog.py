@@ -1,0 +1,308 @@
+"""AgentCatalog: agents from agents.yaml and from the database, one schema for both.
+
+Agents of the file are read-only here (edit the file); agents created through the API
+are stored in the database and can be changed and deleted. The catalog also builds the
+LLM layer of the process (models, limits, the simulator) and the agent runner that
+workflows call, and reads the usage roll-ups.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from agentdeck.agents.current import install_runner
+from agentdeck.agents.loading import SHIPPED_AGENTS, field_path, load_agents_file
+from agentdeck.agents.skills import Skill, SkillLibrary
+from agentdeck.agents.spec import AgentSpec, ConfiguredAgent, configure
+from agentdeck.agents.tools import ToolRegistry, default_tools
+from agentdeck.clock import Clock, SystemClock
+from agentdeck.domain.errors import Conflict, InvalidInput, NotFound
+from agentdeck.llm.config import LLMConfig
+from agentdeck.llm.keys import KeyRing
+from agentdeck.llm.providers import ModelFactory
+from agentdeck.settings import Settings
+from agentdeck.store import agents as agent_queries
+from agentdeck.store import usage as usage_queries
+from agentdeck.store.agents import AgentRow
+from agentdeck.store.database import Database
+from agentdeck.store.usage import UsageTotal
+
+if TYPE_CHECKING:
+    from agentdeck.agents.runner import AgentRunner
+
+log = logging.getLogger(__name__)
+
+# How long a worker trusts its copy of a stored agent: an edit made by another process
+# reaches this one's next calls within this time (edits in this process at once).
+CACHE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class SkillUse:
+    """A skill of the library and the agents that use it."""
+
+    skill: Skill
+    agents: list[str]
+
+
+class AgentCatalog:
+    """List, get, create, update and delete agents; the runner's directory of agents."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        tools: ToolRegistry | None = None,
+        keys: KeyRing | None = None,
+    ) -> None:
+        """Load and check the agents file: a broken file raises AgentConfigError here."""
+        self._db = db
+        self._clock = clock or SystemClock()
+        self.llm = LLMConfig.from_settings(settings)
+        self.skills = SkillLibrary.with_custom(settings.skills_dir)
+        self.tools = tools or default_tools
+        self.file = settings.agents_file or SHIPPED_AGENTS
+        self._endpoints = list(self.llm.endpoints)
+        specs = load_agents_file(
+            self.file, skills=self.skills, tools=self.tools, endpoints=self._endpoints
+        )
+        self._file_agents = {
+            s.name: configure(
+                s, self.skills, source="file", endpoints=self._endpoints, path=str(self.file)
+            )
+            for s in specs
+        }
+        self._cache: dict[str, tuple[float, ConfiguredAgent | None]] = {}
+        self.factory = ModelFactory(self.llm, keys)
+        self._runner: AgentRunner | None = None
+        install_runner(lambda: self.runner)
+
+    @property
+    def runner(self) -> AgentRunner:
+        """The runner workflows call; built (loading pydantic-ai, seconds) on first use."""
+        if self._runner is None:
+            from agentdeck.agents.runner import AgentRunner
+
+            self.factory.prepare()
+            self._runner = AgentRunner(self, self.factory, tools=self.tools)
+        return self._runner
+
+    def warm(self) -> None:
+        """Load the LLM layer now (a process that will run agents calls this before serving)."""
+        _ = self.runner
+
+    async def aclose(self) -> None:
+        await self.factory.aclose()
+
+    # --- reading -------------------------------------------------------------
+
+    async def list(self, role: str | None = None) -> builtins.list[ConfiguredAgent]:
+        """Every agent, the file's first, then the stored ones, each group by name."""
+        rows = await self._db.read(agent_queries.list_agents)
+        stored = []
+        for row in rows:
+            if row.name in self._file_agents:
+                continue  # the file's agent of that name wins
+            try:
+                stored.append(self._from_row(row))
+            except InvalidInput as error:
+                log.warning("skipping stored agent %s: %s", row.name, error)
+        agents = [*sorted(self._file_agents.values(), key=lambda a: a.name), *stored]
+        return [a for a in agents if role is None or a.role == role]
+
+    async def find(self, name: str) -> ConfiguredAgent | None:
+        if name in self._file_agents:
+            return self._file_agents[name]
+        row = await self._db.read(lambda conn: agent_queries.find_agent(conn, name))
+        return self._from_row(row) if row is not None else None
+
+    async def get(self, name: str) -> ConfiguredAgent:
+        agent = await self.find(name)
+        if agent is None:
+            raise NotFound(f"no agent {name!r}")
+        return agent
+
+    async def configured(self, name: str) -> ConfiguredAgent:
+        """The runner's lookup: file agents from memory, stored ones cached briefly."""
+        agent = self._file_agents.get(name)
+        if agent is not None:
+            return agent
+        cached = self._cache.get(name)
+        now = time.monotonic()
+        if cached is None or cached[0] < now:
+            found = await self.find(name)
+            cached = self._cache[name] = (now + CACHE_SECONDS, found)
+        if cached[1] is None:
+            raise NotFound(f"no agent {name!r}")
+        return cached[1]
+
+    async def skill_uses(self) -> builtins.list[SkillUse]:
+        """The skills library, each skill with the agents that use it."""
+        agents = await self.list()
+        return [
+            SkillUse(skill, [a.name for a in agents if skill.name in a.spec.skills])
+            for skill in self.skills.list()
+        ]
+
+    # --- writing -------------------------------------------------------------
+
+    async def create(self, data: Mapping[str, Any]) -> ConfiguredAgent:
+        """Store a new agent; InvalidInput names the bad field, Conflict a taken name."""
+        spec = self._check(data)
+        if spec.name in self._file_agents:
+            raise Conflict(f"agent {spec.name!r} is defined in {self.file}; pick another name")
+        now = self._clock.now()
+        row = {
+            "name": spec.name,
+            "role": spec.role,
+            "spec": spec.model_dump(mode="json"),
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            await self._db.write(lambda conn: agent_queries.insert_agent(conn, row))
+        except IntegrityError:
+            raise Conflict(f"an agent named {spec.name!r} exists already") from None
+        self._cache.pop(spec.name, None)
+        return self._configure(spec)
+
+    async def update(self, name: str, changes: Mapping[str, Any]) -> ConfiguredAgent:
+        """Change some fields of a stored agent (the name stays)."""
+        current = await self.get(name)
+        self._check_writable(current)
+        if "name" in changes and changes["name"] != name:
+            raise InvalidInput("an agent cannot be renamed; create a new one", field="name")
+        spec = self._check({**current.spec.model_dump(mode="json"), **changes})
+        values = {
+            "role": spec.role,
+            "spec": spec.model_dump(mode="json"),
+            "updated_at": self._clock.now(),
+        }
+        if not await self._db.write(lambda conn: agent_queries.update_agent(conn, name, values)):
+            raise NotFound(f"no agent {name!r}")
+        self._cache.pop(name, None)
+        return self._configure(spec)
+
+    async def delete(self, name: str) -> None:
+        self._check_writable(await self.get(name))
+        if not await self._db.write(lambda conn: agent_queries.delete_agent(conn, name)):
+            raise NotFound(f"no agent {name!r}")
+        self._cache.pop(name, None)
+
+    def _check_writable(self, agent: ConfiguredAgent) -> None:
+        if agent.read_only:
+            raise Conflict(
+                f"agent {agent.name!r} is defined in {agent.path} and is read-only here; "
+                "edit that file instead"
+            )
+
+    def _check(self, data: Mapping[str, Any]) -> AgentSpec:
+        if not isinstance(data, Mapping):
+            raise InvalidInput("an agent must be a JSON object", field="agent")
+        try:
+            return AgentSpec.check(
+                dict(data), endpoints=self._endpoints, skills=self.skills, tools=self.tools
+            )
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = field_path(first["loc"])
+            problem = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+            raise InvalidInput(
+                f"{where}: {str(problem).removeprefix('Value error, ')}", field=where
+            ) from None
+
+    def _configure(self, spec: AgentSpec) -> ConfiguredAgent:
+        return configure(spec, self.skills, source="database", endpoints=self._endpoints)
+
+    def _from_row(self, row: AgentRow) -> ConfiguredAgent:
+        try:
+            return self._configure(self._check(row.spec))
+        except InvalidInput as error:
+            raise InvalidInput(
+                f"stored agent {row.name!r} is no longer valid: {error}", field=error.field
+            ) from None
+
+    # --- the LLM layer ---------------------------------------------------------
+
+    def llm_status(self) -> str:
+        """One plain sentence for `agentdeck up` and the dashboard: simulator or providers."""
+        keyed = self.factory.keyed_providers()
+        mode = self.llm.simulator_mode
+        if mode == "always":
+            return "LLM: the offline simulator answers every agent (AGENTDECK_SIMULATOR=always)."
+        if self.factory.offline:
+            return (
+                "LLM: no provider key found, so the offline simulator answers every agent. "
+                "To use real models, set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or "
+                "GROQ_API_KEY (in the environment or a .env file), or add an OpenAI-compatible "
+                "endpoint with AGENTDECK_OPENAI_COMPATIBLE, then restart. (A local endpoint "
+                "that needs no key, such as Ollama, is used with AGENTDECK_SIMULATOR=never.)"
+            )
+        if not keyed:
+            return (
+                "LLM: no provider key found and the simulator is off (AGENTDECK_SIMULATOR="
+                "never): agents can only use keyless endpoints such as a local Ollama."
+            )
+        return (
+            f"LLM: provider keys found for {', '.join(keyed)}; each agent uses the first of "
+            "its models whose provider has a key, and falls back along its list on errors."
+        )
+
+    # --- usage and cost -----------------------------------------------------
+
+    async def run_cost(self, run_id: str) -> UsageTotal:
+        """Tokens and cost of one run."""
+        return await self._db.read(lambda conn: usage_queries.run_total(conn, run_id))
+
+    async def costs_by_run(self, run_ids: builtins.list[str]) -> dict[str, UsageTotal]:
+        return await self._db.read(lambda conn: usage_queries.by_run(conn, run_ids))
+
+    async def costs_by_agent(
+        self,
+        *,
+        run_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> builtins.list[UsageTotal]:
+        return await self._db.read(
+            lambda conn: usage_queries.by_agent(conn, run_id=run_id, since=since, until=until)
+        )
+
+    async def costs_by_day(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        agent: str | None = None,
+    ) -> builtins.list[UsageTotal]:
+        return await self._db.read(
+            lambda conn: usage_queries.by_day(conn, since=since, until=until, agent=agent)
+        )
+
+    async def costs_by_model(
+        self, *, run_id: str | None = None, since: datetime | None = None
+    ) -> builtins.list[UsageTotal]:
+        return await self._db.read(
+            lambda conn: usage_queries.by_model(conn, run_id=run_id, since=since)
+        )
+
+
+def agent_json(agent: ConfiguredAgent) -> dict[str, Any]:
+    """An agent as JSON for the API and `agentdeck agents list --json`."""
+    return {
+        **agent.spec.model_dump(mode="json"),
+        "source": agent.source,
+        "read_only": agent.read_only,
+        "path": agent.path,
+    }

@@ -1,0 +1,109 @@
+"""`agentdeck agents ...`: list the agents and skills, check an agents file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from agentdeck.agents.loading import load_agents_file
+from agentdeck.agents.skills import SkillLibrary
+from agentdeck.agents.tools import default_tools
+from agentdeck.catalog import agent_json
+from agentdeck.cli.runtime import open_deck
+from agentdeck.deck import Deck
+from agentdeck.domain.errors import AgentdeckError
+from agentdeck.llm.config import LLMConfig
+from agentdeck.settings import Settings
+
+agents_app = typer.Typer(
+    help="Agents and skills: list them, check an agents file.", no_args_is_help=True
+)
+console = Console()
+errors = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _with_deck(fn: Callable[[Deck], Awaitable[T]]) -> T:
+    async def main() -> T:
+        deck = open_deck()
+        try:
+            return await fn(deck)
+        finally:
+            await deck.close()
+
+    try:
+        return asyncio.run(main())
+    except AgentdeckError as error:
+        errors.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+@agents_app.command("list")
+def list_agents(
+    role: Annotated[str | None, typer.Option(help="Only agents of this role.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="A JSON list, one object per agent.")
+    ] = False,
+) -> None:
+    """Every agent (agents file and database), and the skills library with who uses each skill."""
+
+    async def read(deck: Deck) -> tuple[list[dict[str, object]], list[tuple[str, str, str]], str]:
+        agents = [agent_json(a) for a in await deck.agents.list(role)]
+        uses = [
+            (u.skill.name, u.skill.title, ", ".join(u.agents))
+            for u in await deck.agents.skill_uses()
+        ]
+        return agents, uses, deck.agents.llm_status()
+
+    agents, uses, status = _with_deck(read)
+    if as_json:
+        print(json.dumps(agents))
+        return
+    table = Table("name", "role", "models (first preferred)", "skills", "tools", "budget", "source")
+    for a in agents:
+        budget = f"${a['budget_usd']}" if a["budget_usd"] is not None else ""
+        source = "file (read-only)" if a["read_only"] else "database"
+        table.add_row(
+            str(a["name"]),
+            str(a["role"]),
+            "\n".join(a["models"]),  # type: ignore[arg-type]
+            ", ".join(a["skills"]),  # type: ignore[arg-type]
+            ", ".join(a["tools"]),  # type: ignore[arg-type]
+            budget,
+            source,
+        )
+    console.print(table)
+    skills = Table("skill", "title", "used by")
+    for name, title, users in uses:
+        skills.add_row(name, title, users or "-")
+    console.print(skills)
+    console.print(status, highlight=False)
+
+
+@agents_app.command("check")
+def check(file: Annotated[Path, typer.Argument(help="The agents.yaml to validate.")]) -> None:
+    """Validate an agents file without starting anything: exit 0 if usable, 1 if not."""
+    settings = Settings()
+    try:
+        llm = LLMConfig.from_settings(settings)
+        specs = load_agents_file(
+            file,
+            skills=SkillLibrary.with_custom(settings.skills_dir),
+            tools=default_tools,
+            endpoints=list(llm.endpoints),
+        )
+    except AgentdeckError as error:
+        errors.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    names = ", ".join(s.name for s in specs)
+    console.print(
+        f"{file}: {len(specs)} agent(s) OK: {names}", markup=False, highlight=False, soft_wrap=True
+    )

@@ -1,0 +1,162 @@
+"""L1 LLM-layer overhead: one agent call (simulator, zero latency, journaled) vs `model.request`.
+
+`python -m bench.l1_llm_overhead [--db sqlite|postgres] [--reps 3] [--calls 2000]` prints one
+JSON line (BENCH.md format). Both sides make the same calls on the same pydantic-ai model
+(the simulator answering as the shipped `producer` agent) in the same shape: `lanes`
+concurrent sequences of calls. The layer's side is `AgentRunner.run` inside runs — each
+call a journaled step with its usage row, an event, budget and limit checks — and its
+time runs from its first call's start to its last call's commit (claims excluded).
+
+Metrics: `overhead_per_call_us` = (layer wall - bare wall) / calls with `lanes` lanes
+(the shape of many agents at once, where commits are grouped); the same with one lane
+(`sequential_overhead_per_call_us`: every call waits for its own commit); and
+`cpu_per_call_us` of each side with lanes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import traceback
+from typing import Any
+
+from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
+from pydantic_ai.models import ModelRequestParameters
+
+from agentdeck.deck import Deck, Submission
+from agentdeck.engine.context import RunContext
+from agentdeck.engine.registry import Registry
+from agentdeck.settings import Settings
+from bench.databases import KINDS, describe, fresh_database
+from bench.harness import FinishWatch, check_all_succeeded, log, start_deck
+from bench.report import emit, summarise
+
+NAME = "L1"
+DEFAULTS: dict[str, Any] = {"calls": 2000, "lanes": 50, "agent": "producer"}
+PROMPT = "Write a short note on durable execution for AI agents. " * 4
+WORKFLOW = "bench.l1_calls"
+
+
+def _open(url: str) -> tuple[Deck, Registry]:
+    registry = Registry()
+    settings = Settings(database_url=url, simulator="always")
+    return Deck(settings, registry=registry), registry
+
+
+async def _bare(deck: Deck, agent: str, calls: int, lanes: int) -> tuple[float, float]:
+    """(wall, cpu) seconds for `calls` bare `model.request` calls in `lanes` lanes."""
+    configured = await deck.agents.configured(agent)
+    model = deck.agents.factory.simulator(configured.role)
+    params = ModelRequestParameters()
+
+    async def lane(n: int) -> None:
+        for _ in range(n):
+            messages: list[ModelMessage] = [
+                ModelRequest(parts=[UserPromptPart(PROMPT)], instructions=configured.instructions)
+            ]
+            await model.request(messages, configured.model_settings, params)
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(lane(len(share)) for share in _shares(calls, lanes)))
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+async def _layer(
+    deck: Deck, registry: Registry, agent: str, calls: int, lanes: int
+) -> tuple[float, float]:
+    """(wall, cpu) seconds for `calls` agent calls, as steps of `lanes` concurrent runs."""
+    stamps: list[tuple[float, float]] = []
+    cpu_marks: list[float] = []
+    runner = deck.agents.runner
+
+    async def calls_run(ctx: RunContext, inputs: dict[str, Any]) -> int:
+        first = time.perf_counter()
+        if not cpu_marks:
+            cpu_marks.append(time.process_time())
+        for i in inputs["keys"]:
+            await runner.run(ctx, agent, PROMPT, key=f"c{i}")
+        stamps.append((first, time.perf_counter()))
+        cpu_marks.append(time.process_time())
+        return len(inputs["keys"])
+
+    registry.workflow(WORKFLOW)(calls_run)
+    worker = deck.worker(max(lanes, 1))
+    await worker.start()
+    await asyncio.sleep(0.1)
+    shares = _shares(calls, lanes)
+    watch = FinishWatch(deck, len(shares))
+    await deck.submit_many([Submission(WORKFLOW, {"keys": share}) for share in shares])
+    await watch.wait(timeout=600)
+    await check_all_succeeded(deck, len(shares))
+    await worker.stop()
+    wall = max(end for _, end in stamps) - min(start for start, _ in stamps)
+    return wall, max(cpu_marks) - min(cpu_marks)
+
+
+def _shares(calls: int, lanes: int) -> list[list[int]]:
+    lanes = max(1, min(lanes, calls))
+    return [list(range(lane, calls, lanes)) for lane in range(lanes)]
+
+
+async def _one(db: str, params: dict[str, Any], lanes: int) -> tuple[float, float, float, float]:
+    calls, agent = params["calls"], params["agent"]
+    with fresh_database(db) as url:
+        deck, registry = _open(url)
+        try:
+            await start_deck(deck)
+            deck.agents.warm()
+            await _bare(deck, agent, 200, lanes)  # warm up both paths
+            bare_wall, bare_cpu = await _bare(deck, agent, calls, lanes)
+            layer_wall, layer_cpu = await _layer(deck, registry, agent, calls, lanes)
+        finally:
+            await deck.close()
+    return bare_wall, bare_cpu, layer_wall, layer_cpu
+
+
+async def measure(db: str, params: dict[str, Any]) -> dict[str, float]:
+    calls, lanes = params["calls"], params["lanes"]
+    bare_wall, bare_cpu, layer_wall, layer_cpu = await _one(db, params, lanes)
+    seq_bare, _, seq_layer, _ = await _one(db, {**params, "calls": min(calls, 500)}, 1)
+    us = 1e6
+    result = {
+        "overhead_per_call_us": (layer_wall - bare_wall) / calls * us,
+        "sequential_overhead_per_call_us": (seq_layer - seq_bare) / min(calls, 500) * us,
+        "bare_per_call_us": bare_wall / calls * us,
+        "layer_per_call_us": layer_wall / calls * us,
+        "bare_cpu_per_call_us": bare_cpu / calls * us,
+        "layer_cpu_per_call_us": layer_cpu / calls * us,
+    }
+    log(
+        f"  L1 {db}: overhead {result['overhead_per_call_us']:.0f} us/call "
+        f"({lanes} lanes), sequential {result['sequential_overhead_per_call_us']:.0f} us/call"
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.l1_llm_overhead", description=__doc__)
+    parser.add_argument("--db", choices=[*KINDS, "all"], default="sqlite")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=DEFAULTS["calls"])
+    parser.add_argument("--lanes", type=int, default=DEFAULTS["lanes"])
+    args = parser.parse_args()
+    params = {**DEFAULTS, "calls": args.calls, "lanes": args.lanes}
+    failed = False
+    for db in KINDS if args.db == "all" else [args.db]:
+        try:
+            reps = []
+            for rep in range(1, args.reps + 1):
+                log(f"L1 {db} rep {rep}/{args.reps}")
+                reps.append(asyncio.run(measure(db, params)))
+            emit(summarise(NAME, db, reps, {**params, **describe(db)}))
+        except Exception:
+            log(f"L1 {db} FAILED:\n{traceback.format_exc()}")
+            failed = True
+    if failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
