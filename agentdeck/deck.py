@@ -31,6 +31,7 @@ from agentdeck.domain.runs import (
     check_transition,
     sources_of,
 )
+from agentdeck.engine.context import MAX_SIGNAL_NAME
 from agentdeck.engine.notifier import Notifier, PgListener, Topic, payload
 from agentdeck.engine.registry import Registry, Workflow
 from agentdeck.engine.worker import Worker, WorkerConfig
@@ -164,6 +165,7 @@ class Deck:
             # a concurrent submit with the same idempotency key won the race
             result = await self.db.write(lambda conn: self._insert(conn, rows))
         self.notifier.publish(Topic.READY)
+        self.notifier.publish(Topic.EVENT)
         return result
 
     def _row(self, sub: Submission) -> dict[str, Any]:
@@ -269,6 +271,10 @@ class Deck:
             lambda conn: journal.list_events(conn, run_id=run_id, after=after, limit=limit)
         )
 
+    async def last_event_id(self) -> int:
+        """The id of the newest event; live streams start after it."""
+        return await self.db.read(journal.last_event_id)
+
     async def artifacts(self, run_id: str) -> builtins.list[Artifact]:
         await self.get(run_id)
         return await self.db.read(lambda conn: journal.list_artifacts(conn, run_id))
@@ -371,6 +377,10 @@ class Deck:
 
     async def signal(self, run_id: str, name: str, data: Any = None) -> Run:
         """Send an external signal to a run; it is queued if it waits on this name."""
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_SIGNAL_NAME:
+            raise InvalidInput(
+                f"a signal name must be 1 to {MAX_SIGNAL_NAME} characters", field="name"
+            )
         _check_json(data, "signal payload")
         return await self._steer(
             run_id, lambda c, now, r: self._signal_tx(c, now, r, name, data, None), Topic.READY
@@ -390,6 +400,7 @@ class Deck:
 
         run, target_id = await self.db.write(work)
         self.notifier.publish(topic, run_id if topic != Topic.READY else None)
+        self.notifier.publish(Topic.EVENT)
         if run.status in FINISHED_OR_PARKED:
             self.notifier.publish(Topic.FINISHED, target_id)
         return run

@@ -38,6 +38,8 @@ class Rescuer:
 
     async def rescue(self) -> Rescue:
         rescue = await self._db.write(self._rescue)
+        if rescue.requeued or rescue.cancelled or rescue.paused:
+            self._notifier.publish(Topic.EVENT)
         if rescue.requeued:
             self._notifier.publish(Topic.READY)
         for run_id in rescue.cancelled + rescue.paused:

@@ -238,6 +238,8 @@ class Worker:
         return [(r, journals.get(r.id, {})) for r in claimed], next_due
 
     def _start_runs(self, claimed: list[tuple[Claim, dict[str, Step]]]) -> None:
+        if claimed:
+            self._notifier.publish(Topic.EVENT)  # each claim recorded a run.started event
         self.claimed += len(claimed)
         for run, steps in claimed:
             context = RunContext(run, steps, self._writer, self._db, self._clock)

@@ -111,6 +111,8 @@ class JournalWriter:
                 batch[0][1].set_exception(error)
             raise
         self.batches += 1
+        if any(lease and write.events for (write, _), lease in zip(batch, outcome, strict=True)):
+            self._notifier.publish(Topic.EVENT)
         for (write, future), lease in zip(batch, outcome, strict=True):
             for topic in write.notify if lease else ():
                 self._notifier.publish(topic, write.run_id)

@@ -1,0 +1,197 @@
+"""Live streams: Server-Sent Events of run events, resumable with Last-Event-ID.
+
+One EventFeed per process reads new events once per wake-up and fans them out
+to every connected client, so a hundred dashboards cost one query, not a
+hundred. A client subscribes first and then reads the backlog after its
+Last-Event-ID from the database; events are sent in id order and an id is
+never sent twice, so a reconnecting client misses nothing and sees nothing
+twice (event ids are handed out in commit order: see store/journal.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette.sse import EventSourceResponse
+
+from agentdeck.deck import Deck
+from agentdeck.domain.runs import Event
+from agentdeck.engine.notifier import Topic
+
+BATCH = 1000
+QUEUE_LIMIT = 1000  # batches; a client this far behind is dropped and reconnects
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One client's view of the feed: the run it follows (None: all) and what is pending."""
+
+    run_id: str | None
+    queue: asyncio.Queue[list[Event]] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT)
+    )
+    overflowed: bool = False
+
+    def offer(self, events: list[Event]) -> None:
+        if self.run_id is not None:
+            events = [e for e in events if e.run_id == self.run_id]
+        if not events or self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(events)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.queue.put_nowait([])  # wakes the client so it can end its stream
+
+
+class EventFeed:
+    """Reads events committed after the last one it saw and hands them to subscribers."""
+
+    def __init__(self, deck: Deck, poll_interval: timedelta) -> None:
+        self._deck = deck
+        self._poll = poll_interval.total_seconds()
+        self._subscriptions: set[Subscription] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe = deck.notifier.subscribe(self._on_notice)
+        self.last_id = 0
+
+    def _on_notice(self, topic: Topic, _run_id: str | None) -> None:
+        if topic == Topic.EVENT:
+            self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self.last_id = await self._deck.last_event_id()
+            self._task = asyncio.create_task(self._run(), name="agentdeck-event-feed")
+
+    async def stop(self) -> None:
+        self._unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def subscribe(self, run_id: str | None) -> Subscription:
+        subscription = Subscription(run_id)
+        self._subscriptions.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscriptions.discard(subscription)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+            self._wake.clear()
+            with contextlib.suppress(Exception):  # a failed read is retried on the next wake
+                await self._read_new()
+
+    async def _read_new(self) -> None:
+        while True:
+            batch = await self._deck.events(None, after=self.last_id, limit=BATCH)
+            if not batch:
+                return
+            self.last_id = batch[-1].id
+            for subscription in list(self._subscriptions):
+                subscription.offer(batch)
+            if len(batch) < BATCH:
+                return
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "run_id": event.run_id,
+        "kind": event.kind,
+        "message": event.message,
+        "data": event.data,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+async def _stream(
+    deck: Deck, feed: EventFeed, run_id: str | None, after: int
+) -> AsyncIterator[dict[str, str]]:
+    subscription = feed.subscribe(run_id)  # before the backlog: nothing falls in between
+    sent = after
+    try:
+        while True:
+            backlog = await deck.events(run_id, after=sent, limit=BATCH)
+            for event in backlog:
+                sent = event.id
+                yield _sse(event)
+            if len(backlog) < BATCH:
+                break
+        while not subscription.overflowed:
+            for event in await subscription.queue.get():
+                if event.id > sent:
+                    sent = event.id
+                    yield _sse(event)
+    finally:
+        feed.unsubscribe(subscription)
+
+
+def _sse(event: Event) -> dict[str, str]:
+    return {"id": str(event.id), "event": event.kind, "data": json.dumps(event_json(event))}
+
+
+async def feed_of(request: Request) -> EventFeed:
+    """The app's feed, started on first use (create_app stops it on shutdown)."""
+    state = request.app.state
+    feed: EventFeed | None = getattr(state, "event_feed", None)
+    if feed is None:
+        deck: Deck = state.deck
+        feed = EventFeed(deck, deck.settings.poll_interval)
+        state.event_feed = feed
+    await feed.start()
+    return feed
+
+
+def _resume_point(last_event_id: str | None, after: int | None) -> int:
+    """Last-Event-ID (set by a reconnecting browser) wins over `?after=`."""
+    if last_event_id is not None and last_event_id.strip().isdigit():
+        return int(last_event_id)
+    return after or 0
+
+
+router = APIRouter(tags=["live"])
+
+AfterQuery = Annotated[
+    int | None, Query(ge=0, description="Send events with an id above this one.")
+]
+LastEventId = Annotated[str | None, Header(description="Set by a reconnecting client.")]
+
+
+@router.get("/api/stream", response_class=EventSourceResponse)
+async def stream_all(
+    request: Request, after: AfterQuery = None, last_event_id: LastEventId = None
+) -> EventSourceResponse:
+    """Every run's events as Server-Sent Events; without `after`, only new ones."""
+    feed = await feed_of(request)
+    deck: Deck = request.app.state.deck
+    start = _resume_point(last_event_id, after)
+    if start == 0 and last_event_id is None and after is None:
+        start = feed.last_id
+    return EventSourceResponse(_stream(deck, feed, None, start), ping=15)
+
+
+@router.get("/api/runs/{run_id}/stream", response_class=EventSourceResponse)
+async def stream_run(
+    request: Request, run_id: str, after: AfterQuery = None, last_event_id: LastEventId = None
+) -> EventSourceResponse:
+    """One run's events as Server-Sent Events, from its first event unless told otherwise."""
+    deck: Deck = request.app.state.deck
+    await deck.get(run_id)  # 404 for an unknown run, before the stream opens
+    feed = await feed_of(request)
+    start = _resume_point(last_event_id, after)
+    return EventSourceResponse(_stream(deck, feed, run_id, start), ping=15)
