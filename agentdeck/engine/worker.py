@@ -77,6 +77,8 @@ class Worker:
         self._backlog = False
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
+        self._claiming: asyncio.Task[None] | None = None
+        self._finishing: set[str] = set()
         self._unsubscribe = notifier.subscribe(self._on_notice)
         self._started = False
         self._timers_checked_at = datetime.min.replace(tzinfo=UTC)
@@ -86,6 +88,9 @@ class Worker:
     @property
     def active(self) -> int:
         return len(self._active)
+
+    def _free_slots(self) -> int:
+        return self.config.concurrency - len(self._active) + len(self._finishing)
 
     # --- life cycle ----------------------------------------------------------
 
@@ -106,8 +111,8 @@ class Worker:
         self._writer.start()
         self._started = True
         if loops:
+            self._claiming = asyncio.create_task(self._claim_loop(), name="agentdeck-claim")
             for name, loop in (
-                ("claim", self._claim_loop),
                 ("heartbeat", self._heartbeat_loop),
                 ("rescue", self._rescue_loop),
             ):
@@ -119,6 +124,9 @@ class Worker:
             return
         self._stopping = True
         self._wake.set()
+        if self._claiming is not None:
+            # Not cancelled: a claim in flight would commit with nobody to run what it took.
+            await self._claiming
         grace = self.config.shutdown_grace if grace is None else grace
         if self._active:
             await asyncio.wait(list(self._active.values()), timeout=grace.total_seconds())
@@ -157,7 +165,7 @@ class Worker:
 
     async def run_once(self) -> int:
         """Claim what is due now and execute it to its end or its next wait; for tests."""
-        claimed = await self._claim(self.config.concurrency - len(self._active))
+        claimed = await self._claim(self._free_slots())
         tasks = [self._active[r.id] for r in claimed if r.id in self._active]
         if tasks:
             await asyncio.wait(tasks)
@@ -174,11 +182,11 @@ class Worker:
     async def _claim_loop(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            free = self.config.concurrency - len(self._active)
+            free = self._free_slots()
             timeout = self.config.poll_interval.total_seconds()
             if free > 0:
                 try:
-                    claimed, next_due = await self._db.write(partial(self._claim_tx, limit=free))
+                    claimed, next_due = await self._writer.ride(partial(self._claim_tx, limit=free))
                 except Exception:
                     log.exception("claim failed; retrying after the poll interval")
                     claimed, next_due = [], None
@@ -189,13 +197,16 @@ class Worker:
                 if next_due is not None:
                     until_due = (next_due - self._clock.now()).total_seconds()
                     timeout = max(0.0, min(timeout, until_due))
+            # asyncio.timeout, not wait_for: no extra task, so a wake-up resumes this
+            # loop in the same tick as the writes that caused it
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def _claim(self, limit: int) -> list[Claim]:
         if limit <= 0:
             return []
-        claimed, _ = await self._db.write(partial(self._claim_tx, limit=limit))
+        claimed, _ = await self._writer.ride(partial(self._claim_tx, limit=limit))
         self._start_runs(claimed)
         return [run for run, _ in claimed]
 
@@ -253,11 +264,17 @@ class Worker:
         try:
             write = await self._outcome(ctx)
             if write is not None:
+                # The run does no more work: its slot counts as free now, so the
+                # next claim can ride in the same transaction as this last write.
+                self._finishing.add(run.id)
+                if self._backlog:
+                    self._wake.set()
                 with contextlib.suppress(LeaseLost):
                     await self._writer.write(write)
         except asyncio.CancelledError:
             pass  # cancelled again while writing the outcome: the rescuer takes over
         finally:
+            self._finishing.discard(run.id)
             self._active.pop(run.id, None)
             self._contexts.pop(run.id, None)
             self._cancel_reasons.pop(run.id, None)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -20,6 +21,8 @@ from agentdeck.store import runs as run_queries
 from agentdeck.store.database import Database
 from agentdeck.store.notify import notify
 from agentdeck.store.runs import Lease
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -39,12 +42,24 @@ class Write:
     notify: list[Topic] = field(default_factory=list)
 
 
+@dataclass
+class Ride:
+    """Other work of the worker (a claim) that rides in the next batch's transaction."""
+
+    fn: Callable[[Connection], Any]
+
+
+Item = Write | Ride
+
+
 class JournalWriter:
     """Takes writes from many runs and commits them together.
 
     One batch is in the database at a time; what arrives meanwhile forms the
     next batch. Writes of one run are applied in the order they were made, so
     a later write (a finish) never commits before an earlier one (a step).
+    The worker's claims ride along: slots freed by the finishes of one batch
+    are filled in the next transaction, with no commit of their own.
     """
 
     def __init__(self, db: Database, notifier: Notifier, clock: Clock, worker_id: str) -> None:
@@ -52,7 +67,7 @@ class JournalWriter:
         self._notifier = notifier
         self._clock = clock
         self._worker_id = worker_id
-        self._pending: list[tuple[Write, asyncio.Future[Lease]]] = []
+        self._pending: list[tuple[Item, asyncio.Future[Any]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -83,9 +98,19 @@ class JournalWriter:
         """Queue a write and wait until it is durable; LeaseLost if the lease is gone."""
         return await self.send(write)
 
+    async def ride(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn` inside the next batch's transaction, after its writes."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((Ride(fn), future))
+        self._wakeup.set()
+        return await future
+
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
+            # One tick for the tasks woken with this write (a claim for the slots
+            # it frees, its neighbours' writes) to join the batch.
+            await asyncio.sleep(0)
             self._wakeup.clear()
             batch, self._pending = self._pending, []
             if not batch:
@@ -101,27 +126,37 @@ class JournalWriter:
                     with contextlib.suppress(Exception):
                         await self._commit([item])
 
-    async def _commit(self, batch: list[tuple[Write, asyncio.Future[Lease]]]) -> None:
+    async def _commit(self, batch: list[tuple[Item, asyncio.Future[Any]]]) -> None:
         """Apply a batch in one transaction and settle its futures; raises if it failed."""
-        writes = [w for w, _ in batch]
+        items = [item for item, _ in batch]
         try:
-            outcome = await self._db.write(partial(self._apply, writes=writes))
+            outcome = await self._db.write(partial(self._apply_items, items=items))
         except Exception as error:
             if len(batch) == 1 and not batch[0][1].done():
                 batch[0][1].set_exception(error)
             raise
         self.batches += 1
-        if any(lease and write.events for (write, _), lease in zip(batch, outcome, strict=True)):
+        if any(
+            isinstance(i, Write) and i.events and o for i, o in zip(items, outcome, strict=True)
+        ):
             self._notifier.publish(Topic.EVENT)
-        for (write, future), lease in zip(batch, outcome, strict=True):
-            for topic in write.notify if lease else ():
-                self._notifier.publish(topic, write.run_id)
+        for (item, future), result in zip(batch, outcome, strict=True):
+            if isinstance(item, Write):
+                for topic in item.notify if result else ():
+                    self._notifier.publish(topic, item.run_id)
+                if result is None:
+                    result = LeaseLost(f"run {item.run_id} lease lost")
             if future.done():
                 continue
-            if lease is None:
-                future.set_exception(LeaseLost(f"run {write.run_id} lease lost"))
+            if isinstance(result, LeaseLost):
+                future.set_exception(result)
             else:
-                future.set_result(lease)
+                future.set_result(result)
+
+    def _apply_items(self, conn: Connection, items: list[Item]) -> list[Any]:
+        writes = [i for i in items if isinstance(i, Write)]
+        held = iter(self._apply(conn, writes) if writes else [])
+        return [next(held) if isinstance(i, Write) else i.fn(conn) for i in items]
 
     def _apply(self, conn: Connection, writes: list[Write]) -> list[Lease | None]:
         now = self._clock.now()

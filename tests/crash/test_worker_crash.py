@@ -43,6 +43,17 @@ def _start_worker(database_url: str, log_path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
+async def _stuck_report(deck: Deck) -> str:
+    """What the runs that did not finish look like: for a failure message."""
+    stuck = await deck.list(RunFilter(statuses=("queued", "running", "waiting")), limit=5)
+    lines = [f"runs did not all succeed; by status: {await deck.health()}"]
+    for run in stuck.items:
+        events = [f"{e.kind} {e.message}" for e in await deck.events(run.id)]
+        lines.append(f"{run.id} {run.status} by {run.claimed_by} epoch {run.lease_epoch}")
+        lines.append(f"  lease until {run.lease_expires_at}; events: {events}")
+    return "\n".join(lines)
+
+
 def _check_alive(procs: list[subprocess.Popen[bytes]], log_path: Path) -> None:
     """Fail at once, with the worker's own words, if a worker died by itself."""
     for proc in procs:
@@ -78,13 +89,16 @@ async def test_sigkilled_workers_lose_no_run_and_record_no_step_twice(
             procs[victim].wait()
             kills += 1
             procs[victim] = _start_worker(database_url, log_path)
-        async with asyncio.timeout(150):
-            while True:
-                page = await deck.list(RunFilter(statuses=("succeeded",)), limit=500)
-                if len(page.items) == RUNS:
-                    break
-                _check_alive(procs, log_path)
-                await asyncio.sleep(0.5)
+        try:
+            async with asyncio.timeout(150):
+                while True:
+                    page = await deck.list(RunFilter(statuses=("succeeded",)), limit=500)
+                    if len(page.items) == RUNS:
+                        break
+                    _check_alive(procs, log_path)
+                    await asyncio.sleep(0.5)
+        except TimeoutError:
+            pytest.fail(await _stuck_report(deck))
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
