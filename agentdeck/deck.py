@@ -19,7 +19,7 @@ from agentdeck.catalog import AgentCatalog
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from agentdeck.domain.events import EventKind
-from agentdeck.domain.gates import GateDecision
+from agentdeck.domain.gates import GATE_PREFIX, GateDecision, gate_channel
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import (
     Artifact,
@@ -181,6 +181,8 @@ class Deck:
         if sub.not_before is not None and sub.not_before.tzinfo is None:
             raise InvalidInput("not_before must carry a timezone", field="not_before")
         key = sub.idempotency_key
+        if key is not None and not isinstance(key, str):
+            raise InvalidInput("idempotency_key must be a string", field="idempotency_key")
         if key is not None and not (0 < len(key) <= 200):
             raise InvalidInput(
                 "idempotency_key must be 1 to 200 characters", field="idempotency_key"
@@ -232,6 +234,8 @@ class Deck:
     # --- reading -------------------------------------------------------------
 
     async def get(self, run_id: str) -> Run:
+        if "\x00" in run_id:
+            raise NotFound(f"no run with id {run_id!r}")
         run = await self.db.read(lambda conn: run_queries.find_run(conn, run_id))
         if run is None:
             raise NotFound(f"no run with id {run_id!r}")
@@ -246,6 +250,9 @@ class Deck:
     ) -> Page:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        if where is not None:
+            for name in ("workflow", "agent", "text", "retry_of"):
+                _check_text(getattr(where, name), name)
         for status in where.statuses if where else ():
             if status not in RunStatus.__members__.values():
                 raise InvalidInput(f"unknown status {status!r}", field="status")
@@ -265,6 +272,8 @@ class Deck:
     async def events(
         self, run_id: str | None = None, *, after: int = 0, limit: int = 500
     ) -> builtins.list[Event]:
+        if not 0 <= after <= MAX_EVENT_ID:
+            raise InvalidInput(f"after must be between 0 and {MAX_EVENT_ID}", field="after")
         if run_id is not None:
             await self.get(run_id)
         return await self.db.read(
@@ -284,6 +293,11 @@ class Deck:
         if found is None:
             raise NotFound(f"no artifact with id {artifact_id!r}")
         return found
+
+    async def running_by_worker(self) -> dict[str, int]:
+        """How many running runs each worker holds."""
+        workers = [w.id for w in await self.workers()]
+        return await self.db.read(lambda conn: run_queries.held_by(conn, workers))
 
     async def workers(self) -> builtins.list[WorkerRow]:
         return await self.db.read(worker_queries.list_workers)
@@ -363,6 +377,8 @@ class Deck:
         except ValueError:
             choices = ", ".join(d.value for d in GateDecision)
             raise InvalidInput(f"decision must be one of {choices}", field="decision") from None
+        _check_text(gate, "gate")
+        _check_text(comment, "comment")
         if decision == GateDecision.CHANGES and not (comment and comment.strip()):
             raise InvalidInput("say which changes: a comment is required", field="comment")
         if data is not None and not isinstance(data, dict):
@@ -377,9 +393,15 @@ class Deck:
 
     async def signal(self, run_id: str, name: str, data: Any = None) -> Run:
         """Send an external signal to a run; it is queued if it waits on this name."""
+        _check_text(name, "name")
         if not isinstance(name, str) or not 0 < len(name) <= MAX_SIGNAL_NAME:
             raise InvalidInput(
                 f"a signal name must be 1 to {MAX_SIGNAL_NAME} characters", field="name"
+            )
+        if name.startswith(GATE_PREFIX):
+            raise InvalidInput(
+                f"signal names starting with {GATE_PREFIX!r} are reserved: decide a gate instead",
+                field="name",
             )
         _check_json(data, "signal payload")
         return await self._steer(
@@ -387,6 +409,9 @@ class Deck:
         )
 
     async def _steer(self, run_id: str, tx: Any, topic: Topic) -> Run:
+        if "\x00" in run_id:
+            raise NotFound(f"no run with id {run_id!r}")
+
         def work(conn: Connection) -> tuple[Run, str]:
             # Row-lock first (PostgreSQL): a worker parking this run holds the same lock
             # until it commits, so the decision below never rests on a state that is
@@ -513,13 +538,18 @@ class Deck:
             raise Conflict(f"run {run.id} is not waiting at gate {name!r} (it is {where})")
         if RunStatus(run.status).finished:
             raise Conflict(f"run {run.id} is {run.status}; it takes no more signals")
+        channel = gate_channel(name) if kind == WaitKind.GATE else name
         journal.insert_signal(
-            conn, {"run_id": run.id, "name": name, "payload": data, "created_at": now}
+            conn, {"run_id": run.id, "name": channel, "payload": data, "created_at": now}
         )
         kind_event = EventKind.GATE_DECIDED if kind == WaitKind.GATE else EventKind.SIGNAL
         message = f"{name}: {data['decision']}" if kind == WaitKind.GATE else f"signal {name}"
         _events(conn, [(run.id, kind_event, message, now)], data={"name": name, "payload": data})
-        woken = run.status == RunStatus.WAITING and run.waiting_on == name
+        woken = (
+            run.status == RunStatus.WAITING
+            and run.waiting_on == name
+            and run.wait_kind == (kind or WaitKind.SIGNAL)
+        )
         if woken:
             values = {"status": RunStatus.QUEUED, "wait_kind": None, "waiting_on": None}
             _update(conn, run, [RunStatus.WAITING], **values, due_at=now, updated_at=now)
@@ -567,9 +597,23 @@ def _events(
 
 def _check_json(value: Any, what: str) -> None:
     try:
-        json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise InvalidInput(f"{what} must be JSON: {error}", field=what.split()[0]) from None
+    if "\\u0000" in text:
+        raise InvalidInput(
+            f"{what} contains a NUL character (\\u0000), which cannot be stored",
+            field=what.split()[0],
+        )
+
+
+def _check_text(value: str | None, field: str) -> None:
+    """PostgreSQL cannot even compare with a string holding NUL: refuse it up front."""
+    if value is not None and "\x00" in value:
+        raise InvalidInput(f"{field} contains a NUL character (\\u0000)", field=field)
+
+
+MAX_EVENT_ID = 2**63 - 1  # BIGINT
 
 
 __all__ = ["Deck", "Page", "RunFilter", "Submission"]

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `agentdeck up` binds to.")
     port: int = Field(8000, description="Port `agentdeck up` binds to.")
+    token: SecretStr | None = Field(
+        None,
+        description="API token (AGENTDECK_TOKEN). When set, every API request, live streams "
+        "included, must send `Authorization: Bearer <token>`; `up` and `serve` refuse to bind "
+        "to an address other than loopback without one.",
+    )
     concurrency: int = Field(100, ge=1, description="Runs a worker executes at once.")
     lease_interval: timedelta = Field(
         timedelta(seconds=30), description="How long a claim holds without a heartbeat."
@@ -144,6 +150,14 @@ class Settings(BaseSettings):
                 return timedelta(seconds=float(value))
             except ValueError:
                 return value
+        return value
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        """`AGENTDECK_TOKEN=` (empty) means no token, never an empty one that anyone matches."""
+        if isinstance(value, str) and not value.strip():
+            return None
         return value
 
     @field_validator("workflow_modules", mode="before")

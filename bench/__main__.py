@@ -1,4 +1,7 @@
-"""`python -m bench [--workload W1] [--db sqlite] [--reps 3] [--runs N]`: see BENCH.md."""
+"""`python -m bench [--workload W1] [--db sqlite] [--reps 3] [--runs N]`: see BENCH.md.
+
+W5 takes `--clients`, `--rate`, `--seconds` (phase 1) and `--client-impl` instead of `--runs`.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,17 @@ import traceback
 from types import ModuleType
 from typing import Any
 
-from bench import w1_throughput, w2_agent_loop, w3_latency
+from bench import w1_throughput, w2_agent_loop, w3_latency, w4_agents_at_scale, w5_live_stream
 from bench.databases import KINDS, describe
 from bench.harness import log
 from bench.report import emit, summarise
 
-WORKLOADS: dict[str, ModuleType] = {m.NAME: m for m in (w1_throughput, w2_agent_loop, w3_latency)}
+WORKLOADS: dict[str, ModuleType] = {
+    m.NAME: m
+    for m in (w1_throughput, w2_agent_loop, w3_latency, w4_agents_at_scale, w5_live_stream)
+}
+# flags that override the param of the same name, in the workloads that have it
+OVERRIDES = ("runs", "concurrency", "clients", "rate", "seconds", "client_impl")
 
 
 def main() -> None:
@@ -23,8 +31,14 @@ def main() -> None:
     parser.add_argument("--workload", choices=[*WORKLOADS, "all"], default="all")
     parser.add_argument("--db", choices=[*KINDS, "all"], default="all")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
-    parser.add_argument("--runs", type=int, help="runs per rep (default: W1 2000, W2 200, W3 100)")
-    parser.add_argument("--concurrency", type=int, help="worker concurrency (W2, W3)")
+    parser.add_argument(
+        "--runs", type=int, help="runs per rep (default: W1 2000, W2 200, W3 100, W4 2000)"
+    )
+    parser.add_argument("--concurrency", type=int, help="worker concurrency (W2, W3, W4)")
+    parser.add_argument("--clients", type=int, help="W5: SSE clients (default 100)")
+    parser.add_argument("--rate", type=float, help="W5: events per second (default 50)")
+    parser.add_argument("--seconds", type=float, help="W5: seconds before the reconnect (20)")
+    parser.add_argument("--client-impl", choices=("raw", "httpx"), help="W5: the clients' HTTP")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -34,10 +48,10 @@ def main() -> None:
     for name in workloads:
         module = WORKLOADS[name]
         params: dict[str, Any] = dict(module.DEFAULTS)
-        if args.runs is not None:
-            params["runs"] = args.runs
-        if args.concurrency is not None and "concurrency" in params:
-            params["concurrency"] = args.concurrency
+        for key in OVERRIDES:
+            value = getattr(args, key)
+            if value is not None and key in params:
+                params[key] = value
         for db in dbs:
             try:
                 reps: list[dict[str, float]] = []

@@ -9,8 +9,10 @@ time runs from its first call's start to its last call's commit (claims excluded
 
 Metrics: `overhead_per_call_us` = (layer wall - bare wall) / calls with `lanes` lanes
 (the shape of many agents at once, where commits are grouped); the same with one lane
-(`sequential_overhead_per_call_us`: every call waits for its own commit); and
-`cpu_per_call_us` of each side with lanes.
+(`sequential_overhead_per_call_us`: every call waits for its own commit);
+`journal_floor_per_call_us`, the same calls as bare `ctx.step`s with a usage row (what
+any journaled call costs in the engine), and `layer_over_floor_per_call_us`, the agent
+layer's own share; `*_cpu_per_call_us`, CPU time of the process (all threads) per call.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ import asyncio
 import sys
 import time
 import traceback
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelRequest, UserPromptPart
 from pydantic_ai.models import ModelRequestParameters
 
 from agentdeck.deck import Deck, Submission
-from agentdeck.engine.context import RunContext
+from agentdeck.engine.context import RunContext, Usage
 from agentdeck.engine.registry import Registry
 from agentdeck.settings import Settings
 from bench.databases import KINDS, describe, fresh_database
@@ -63,36 +67,75 @@ async def _bare(deck: Deck, agent: str, calls: int, lanes: int) -> tuple[float, 
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-async def _layer(
-    deck: Deck, registry: Registry, agent: str, calls: int, lanes: int
+Call = Callable[[RunContext, int], Awaitable[object]]
+
+
+async def _journaled(
+    deck: Deck, registry: Registry, name: str, call: Call, calls: int, lanes: int
 ) -> tuple[float, float]:
-    """(wall, cpu) seconds for `calls` agent calls, as steps of `lanes` concurrent runs."""
+    """(wall, cpu) seconds for `calls` calls made by `lanes` concurrent runs of a workflow.
+
+    Timed from the first call's start to the last call's end (its commit), in the runs
+    themselves: claiming and finishing the runs are not part of a call.
+    """
     stamps: list[tuple[float, float]] = []
     cpu_marks: list[float] = []
-    runner = deck.agents.runner
 
     async def calls_run(ctx: RunContext, inputs: dict[str, Any]) -> int:
         first = time.perf_counter()
         if not cpu_marks:
             cpu_marks.append(time.process_time())
         for i in inputs["keys"]:
-            await runner.run(ctx, agent, PROMPT, key=f"c{i}")
+            await call(ctx, i)
         stamps.append((first, time.perf_counter()))
         cpu_marks.append(time.process_time())
         return len(inputs["keys"])
 
-    registry.workflow(WORKFLOW)(calls_run)
+    registry.workflow(name)(calls_run)
     worker = deck.worker(max(lanes, 1))
     await worker.start()
     await asyncio.sleep(0.1)
     shares = _shares(calls, lanes)
     watch = FinishWatch(deck, len(shares))
-    await deck.submit_many([Submission(WORKFLOW, {"keys": share}) for share in shares])
+    await deck.submit_many([Submission(name, {"keys": share}) for share in shares])
     await watch.wait(timeout=600)
-    await check_all_succeeded(deck, len(shares))
     await worker.stop()
     wall = max(end for _, end in stamps) - min(start for start, _ in stamps)
     return wall, max(cpu_marks) - min(cpu_marks)
+
+
+async def _layer(
+    deck: Deck, registry: Registry, agent: str, calls: int, lanes: int
+) -> tuple[float, float]:
+    """Each call through the agent layer: `AgentRunner.run`."""
+    runner = deck.agents.runner
+
+    async def call(ctx: RunContext, i: int) -> object:
+        return await runner.run(ctx, agent, PROMPT, key=f"c{i}")
+
+    return await _journaled(deck, registry, f"{WORKFLOW}.layer", call, calls, lanes)
+
+
+async def _floor(
+    deck: Deck, registry: Registry, agent: str, calls: int, lanes: int
+) -> tuple[float, float]:
+    """Each call as the least any journaled call costs: a bare step with its usage row."""
+    configured = await deck.agents.configured(agent)
+    model = deck.agents.factory.simulator(configured.role)
+    params = ModelRequestParameters()
+    row = [Usage(agent, "simulator", "simulator", 1, 1, 0, Decimal(0))]
+
+    async def request() -> dict[str, Any]:
+        messages: list[ModelMessage] = [
+            ModelRequest(parts=[UserPromptPart(PROMPT)], instructions=configured.instructions)
+        ]
+        response = await model.request(messages, configured.model_settings, params)
+        return {"text": response.parts[0].content}  # type: ignore[union-attr]
+
+    async def call(ctx: RunContext, i: int) -> object:
+        return await ctx.step(f"c{i}", request, usage=lambda _: row)
+
+    return await _journaled(deck, registry, f"{WORKFLOW}.floor", call, calls, lanes)
 
 
 def _shares(calls: int, lanes: int) -> list[list[int]]:
@@ -100,37 +143,52 @@ def _shares(calls: int, lanes: int) -> list[list[int]]:
     return [list(range(lane, calls, lanes)) for lane in range(lanes)]
 
 
-async def _one(db: str, params: dict[str, Any], lanes: int) -> tuple[float, float, float, float]:
+async def _one(db: str, params: dict[str, Any], lanes: int) -> dict[str, float]:
+    """Seconds of wall and CPU time of each side, on a fresh database."""
     calls, agent = params["calls"], params["agent"]
     with fresh_database(db) as url:
         deck, registry = _open(url)
         try:
             await start_deck(deck)
             deck.agents.warm()
-            await _bare(deck, agent, 200, lanes)  # warm up both paths
-            bare_wall, bare_cpu = await _bare(deck, agent, calls, lanes)
-            layer_wall, layer_cpu = await _layer(deck, registry, agent, calls, lanes)
+            await _bare(deck, agent, 200, lanes)  # warm up
+            bare = await _bare(deck, agent, calls, lanes)
+            floor = await _floor(deck, registry, agent, calls, lanes)
+            layer = await _layer(deck, registry, agent, calls, lanes)
+            await check_all_succeeded(deck, 2 * len(_shares(calls, lanes)))
         finally:
             await deck.close()
-    return bare_wall, bare_cpu, layer_wall, layer_cpu
+    return {
+        "bare": bare[0],
+        "bare_cpu": bare[1],
+        "floor": floor[0],
+        "floor_cpu": floor[1],
+        "layer": layer[0],
+        "layer_cpu": layer[1],
+    }
 
 
 async def measure(db: str, params: dict[str, Any]) -> dict[str, float]:
     calls, lanes = params["calls"], params["lanes"]
-    bare_wall, bare_cpu, layer_wall, layer_cpu = await _one(db, params, lanes)
-    seq_bare, _, seq_layer, _ = await _one(db, {**params, "calls": min(calls, 500)}, 1)
-    us = 1e6
+    t = await _one(db, params, lanes)
+    seq_calls = min(calls, 500)
+    seq = await _one(db, {**params, "calls": seq_calls}, 1)
+    per = 1e6 / calls
     result = {
-        "overhead_per_call_us": (layer_wall - bare_wall) / calls * us,
-        "sequential_overhead_per_call_us": (seq_layer - seq_bare) / min(calls, 500) * us,
-        "bare_per_call_us": bare_wall / calls * us,
-        "layer_per_call_us": layer_wall / calls * us,
-        "bare_cpu_per_call_us": bare_cpu / calls * us,
-        "layer_cpu_per_call_us": layer_cpu / calls * us,
+        "overhead_per_call_us": (t["layer"] - t["bare"]) * per,
+        "sequential_overhead_per_call_us": (seq["layer"] - seq["bare"]) * 1e6 / seq_calls,
+        "bare_per_call_us": t["bare"] * per,
+        "layer_per_call_us": t["layer"] * per,
+        "journal_floor_per_call_us": t["floor"] * per,
+        "layer_over_floor_per_call_us": (t["layer"] - t["floor"]) * per,
+        "bare_cpu_per_call_us": t["bare_cpu"] * per,
+        "floor_cpu_per_call_us": t["floor_cpu"] * per,
+        "layer_cpu_per_call_us": t["layer_cpu"] * per,
     }
     log(
-        f"  L1 {db}: overhead {result['overhead_per_call_us']:.0f} us/call "
-        f"({lanes} lanes), sequential {result['sequential_overhead_per_call_us']:.0f} us/call"
+        f"  L1 {db}: overhead {result['overhead_per_call_us']:.0f} us/call ({lanes} lanes; "
+        f"{result['layer_over_floor_per_call_us']:.0f} of it above a bare journaled step), "
+        f"sequential {result['sequential_overhead_per_call_us']:.0f} us/call"
     )
     return result
 

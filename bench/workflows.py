@@ -18,6 +18,8 @@ from agentdeck.settings import Settings
 NOOP = "bench.noop"
 AGENT_LOOP = "bench.agent_loop"
 STAMP = "bench.stamp"
+TICKER = "bench.ticker"
+TICK = "bench.tick"
 LOOP_STEPS = ("produce", "evaluate", "revise")
 
 
@@ -50,10 +52,27 @@ async def stamp(ctx: RunContext, inputs: dict[str, Any]) -> float:
     return await ctx.step("stamp", time.time)
 
 
+async def ticker(ctx: RunContext, inputs: dict[str, Any]) -> int:
+    """W5: emit `count` "bench.tick" events (data: seq) at a steady `rate` per second.
+
+    The n-th is emitted at start + n / rate on the event loop's clock, so a late wake-up
+    does not slow the rate down; each emit is committed by the worker's writer.
+    """
+    rate = float(inputs.get("rate", 50))
+    count = int(inputs["count"])
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for n in range(count):
+        ctx.emit(TICK, seq=n)
+        await asyncio.sleep(max(0.0, start + (n + 1) / rate - loop.time()))
+    return count
+
+
 def register(registry: Registry) -> None:
     registry.workflow(NOOP)(noop)
     registry.workflow(AGENT_LOOP)(agent_loop)
     registry.workflow(STAMP)(stamp)
+    registry.workflow(TICKER)(ticker)
 
 
 def open_deck(url: str) -> Deck:

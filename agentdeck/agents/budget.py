@@ -14,7 +14,7 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
-from agentdeck.domain.errors import AgentdeckError
+from agentdeck.domain.errors import AgentdeckError, InvalidInput
 from agentdeck.domain.gates import GateDecision
 from agentdeck.domain.runs import WaitKind
 from agentdeck.engine.context import RunContext
@@ -27,13 +27,17 @@ class BudgetExceeded(AgentdeckError):
     """A person declined to raise a budget a call needed."""
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
+def _decimal(value: Any, what: str) -> Decimal | None:
+    """A budget amount in USD; a malformed one is an error, never silently no budget."""
+    if value is None:
         return None
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value)) if not isinstance(value, bool) else None
     except ArithmeticError:
-        return None
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise InvalidInput(f"{what} must be an amount of USD (>= 0), not {value!r}", field=what)
+    return amount
 
 
 class BudgetLedger:
@@ -41,7 +45,7 @@ class BudgetLedger:
 
     def __init__(self, run_limit: Any) -> None:
         self._base: dict[str, Decimal] = {}
-        if (limit := _decimal(run_limit)) is not None:
+        if (limit := _decimal(run_limit, "inputs.budget_usd")) is not None:
             self._base["run"] = limit
         self.raised: dict[str, Decimal] = {}
         self.spent: dict[str, Decimal] = {}
@@ -125,7 +129,11 @@ class BudgetLedger:
             raise BudgetExceeded(
                 f"the {scope} budget of ${limit} was not raised: {decision}{reason}"
             )
-        asked = _decimal(payload.get("budget_usd"))
+        try:
+            asked = _decimal(payload.get("budget_usd"), "budget_usd")
+        except InvalidInput as error:  # ask again rather than fail the run over a typo
+            ctx.emit("budget.invalid", f"{error}; the budget gate opens again", scope=scope)
+            return
         new = asked if asked is not None else limit + max(limit, amount)
         self.raised[scope] = max(new, self.raised.get(scope, ZERO))
         ctx.emit(

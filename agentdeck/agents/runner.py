@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -141,19 +142,27 @@ class AgentRunner:
             await ledger.replay(ctx, agent.name, _cost(record), record.get("budget"))
             return record
         refs = (SIMULATOR_REF,) if self.factory.offline else agent.chain
-        tokens = input_token_bound([agent.instructions, *_texts(messages)], len(messages) + 1)
-        reserve = _reservation(refs, tokens, agent.spec.max_output_tokens)
+        throttles = self._throttles(agent)
+        if throttles is None and all(ref.is_simulator for ref in refs):
+            tokens, reserve = 0, Decimal(0)  # free and unthrottled: nothing to size
+        else:
+            tokens = input_token_bound([agent.instructions, *_texts(messages)], len(messages) + 1)
+            reserve = _reservation(refs, tokens, agent.spec.max_output_tokens)
         scopes = await ledger.reserve(ctx, agent.name, agent.spec.budget_usd, reserve)
         ledger.start()
         cost: Decimal | None = None
+
+        def call() -> Awaitable[dict[str, Any]]:
+            return self._call(
+                ctx, agent, step_key, refs, messages, params, tokens, throttles, state
+            )
+
         try:
-            async with self.limits.slot(agent.name, agent.spec.max_concurrency):
-                record = await ctx.step(
-                    step_key,
-                    lambda: self._call(ctx, agent, step_key, refs, messages, params, tokens, state),
-                    retry=NO_RETRY,
-                    usage=_usage_rows,
-                )
+            if agent.spec.max_concurrency is None:
+                record = await ctx.step(step_key, call, retry=NO_RETRY, usage=_usage_rows)
+            else:
+                async with self.limits.slot(agent.name, agent.spec.max_concurrency):
+                    record = await ctx.step(step_key, call, retry=NO_RETRY, usage=_usage_rows)
             cost = _cost(record)
         finally:
             ledger.finish(scopes, reserve, cost)
@@ -168,6 +177,7 @@ class AgentRunner:
         messages: list[ModelMessage],
         params: ModelRequestParameters,
         input_tokens: int,
+        throttles: Throttles | None,
         state: _RunState,
     ) -> dict[str, Any]:
         def on_attempt(attempt: Attempt) -> None:
@@ -181,7 +191,6 @@ class AgentRunner:
                     **attempt.record(),
                 )
 
-        throttles = self._throttles(agent)
         answer = await self.caller.request(
             refs,
             messages,

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from agentdeck import __version__
 from agentdeck.cli.agents import agents_app
+from agentdeck.cli.run import run_command
 from agentdeck.cli.runs import runs_app
 from agentdeck.cli.runtime import configure_logging, open_deck, run_until_signalled
 from agentdeck.domain.errors import AgentdeckError
@@ -23,6 +24,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(runs_app, name="runs")
 app.add_typer(agents_app, name="agents")
+app.command("run")(run_command)
 console = Console()
 
 
@@ -73,10 +75,39 @@ def up(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Start the API and a worker in one process (SQLite by default)."""
+    _serve(host, port, verbose, worker=True, concurrency=concurrency)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Start the API only; runs are executed by `agentdeck worker` processes."""
+    _serve(host, port, verbose, worker=False)
+
+
+def _serve(
+    host: str | None,
+    port: int | None,
+    verbose: bool,
+    *,
+    worker: bool,
+    concurrency: int | None = None,
+) -> None:
     configure_logging(verbose)
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
+
+    # checked before anything opens: a public address without a token never serves
+    from agentdeck.web.auth import bind_refusal
+
+    refusal = bind_refusal(host, settings)
+    if refusal is not None:
+        console.print(f"cannot start: {refusal}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
     import uvicorn  # the web stack loads only for the commands that serve
 
@@ -89,15 +120,20 @@ def up(
             console.print(f"cannot start: {error}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         await deck.start()
-        worker = deck.worker(concurrency)
-        await worker.start()
+        running = deck.worker(concurrency) if worker else None
+        if running is not None:
+            await running.start()
         config = uvicorn.Config(create_app(deck), host=host, port=port, log_level="warning")
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
         console.print(f"agentdeck {__version__} on [bold]http://{host}:{port}[/]")
-        console.print(f"database: {deck.db.dialect}; worker {worker.id}")
-        console.print(deck.agents.llm_status(), highlight=False)
-        deck.agents.warm()  # load the LLM layer now, not at the first agent call
+        where = f"worker {running.id}" if running else "no worker here (run `agentdeck worker`)"
+        console.print(f"database: {deck.db.dialect}; {where}")
+        if settings.token is not None:
+            console.print("API token required (AGENTDECK_TOKEN)")
+        if running is not None:
+            console.print(deck.agents.llm_status(), highlight=False)
+            deck.agents.warm()  # load the LLM layer now, not at the first agent call
         await asyncio.wait(
             [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
         )

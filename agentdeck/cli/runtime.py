@@ -9,6 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from agentdeck import workflows
 from agentdeck.deck import Deck
 from agentdeck.engine.registry import Registry
 from agentdeck.settings import Settings
@@ -17,9 +18,10 @@ T = TypeVar("T")
 
 
 def open_deck(settings: Settings | None = None) -> Deck:
-    """A Deck with the workflows of `settings.workflow_modules`, migrated to the latest schema."""
+    """A Deck with the built-in workflows and those of `settings.workflow_modules`, migrated."""
     settings = settings or Settings()
     registry = Registry()
+    workflows.register(registry)
     registry.load_modules(settings.workflow_modules)
     return Deck(settings, registry=registry)
 

@@ -9,3 +9,11 @@ class GateDecision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     CHANGES = "changes"  # request changes, with a comment saying which
+
+
+GATE_PREFIX = "gate:"
+
+
+def gate_channel(gate: str) -> str:
+    """The signal name a gate's decisions travel on; plain signals cannot use it."""
+    return f"{GATE_PREFIX}{gate}"

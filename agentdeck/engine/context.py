@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from agentdeck.clock import Clock
 from agentdeck.domain.errors import StepFailed
 from agentdeck.domain.events import EventKind
-from agentdeck.domain.gates import GateDecision
+from agentdeck.domain.gates import GateDecision, gate_channel
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.retry import RetryPolicy
 from agentdeck.domain.runs import Claim, RunStatus, Step, WaitKind
@@ -299,13 +299,14 @@ class RunContext:
     async def wait_for_signal(self, name: str, *, kind: WaitKind = WaitKind.SIGNAL) -> Any:
         """Wait for the next signal of this name; the run holds no slot meanwhile."""
         _check_length(name, MAX_SIGNAL_NAME, "a signal or gate name")
-        n = self._next(f"signal:{name}")
-        key = f"signal:{name}:{n}"
+        channel = gate_channel(name) if kind == WaitKind.GATE else name
+        n = self._next(f"signal:{channel}")
+        key = f"signal:{channel}:{n}"
         recorded = self._journal.get(key)
         if recorded is not None:
             return recorded.result
         arrived = await self._db.read(
-            lambda conn: journal_queries.nth_signal(conn, self.run.id, name, n)
+            lambda conn: journal_queries.nth_signal(conn, self.run.id, channel, n)
         )
         if arrived is not None:
             started = self.now()
@@ -321,7 +322,7 @@ class RunContext:
                     "lease_expires_at": None,
                 },
                 events=[_event(opened, f"waiting for {kind} {name}", name=name)],
-                unless_signal=(name, n),
+                unless_signal=(channel, n),
                 notify=[Topic.FINISHED],
             )
         )

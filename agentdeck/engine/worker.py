@@ -334,19 +334,31 @@ class Worker:
                 log.exception("heartbeat failed")
 
     async def heartbeat(self) -> None:
-        """Renew all leases in one statement; stop runs whose lease is gone, honour requests."""
+        """Renew the leases of the runs in hand in one statement; stop those whose lease is gone.
+
+        Only runs in hand before the statement are judged: one claimed while it
+        was in flight is not in its answer, and is not lost.
+        """
+        executing = {run_id: ctx.run.lease_epoch for run_id, ctx in self._contexts.items()}
 
         def beat(conn: Connection) -> list[run_queries.Lease]:
             now = self._clock.now()
             worker_queries.beat(conn, self.id, now)
             return run_queries.heartbeat(
-                conn, worker_id=self.id, now=now, lease_expires_at=now + self.config.lease_interval
+                conn,
+                worker_id=self.id,
+                run_ids=list(executing),
+                now=now,
+                lease_expires_at=now + self.config.lease_interval,
             )
 
         held = {lease.run_id: lease for lease in await self._db.write(beat)}
-        for run_id, ctx in list(self._contexts.items()):
+        for run_id, epoch in executing.items():
+            ctx = self._contexts.get(run_id)
+            if ctx is None or ctx.run.lease_epoch != epoch:
+                continue  # finished, or claimed again, while the heartbeat was in flight
             lease = held.get(run_id)
-            if lease is None or lease.lease_epoch != ctx.run.lease_epoch:
+            if lease is None or lease.lease_epoch != epoch:
                 self._cancel(run_id, "lease_lost")
             elif lease.cancel_requested_at is not None:
                 self._cancel(run_id, "cancel")

@@ -269,12 +269,27 @@ _LEASE_COLUMNS = (
 
 
 def heartbeat(
-    conn: Connection, *, worker_id: str, now: datetime, lease_expires_at: datetime
+    conn: Connection,
+    *,
+    worker_id: str,
+    run_ids: Sequence[str],
+    now: datetime,
+    lease_expires_at: datetime,
 ) -> list[Lease]:
-    """Renew every lease this worker holds in one statement; returns what it still holds."""
+    """Renew, in one statement, the leases of the runs this worker is executing.
+
+    Only the runs it names: a row claimed by the worker that it no longer
+    executes must expire, so that the rescuer gives it to someone else.
+    """
+    if not run_ids:
+        return []
     rows = conn.execute(
         update(runs)
-        .where(runs.c.claimed_by == worker_id, runs.c.status == RunStatus.RUNNING)
+        .where(
+            runs.c.id.in_(list(run_ids)),
+            runs.c.claimed_by == worker_id,
+            runs.c.status == RunStatus.RUNNING,
+        )
         .values(heartbeat_at=now, lease_expires_at=lease_expires_at)
         .returning(*_LEASE_COLUMNS)
     )

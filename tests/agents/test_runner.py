@@ -80,7 +80,7 @@ async def test_tool_calls_are_journaled_steps_and_are_not_repeated_on_resume(
     keys = [s.key for s in await deck.steps(run.id)]
     tool_keys = [k for k in keys if k.startswith("tool:c:")]
     assert len(tool_keys) == 1
-    assert {"llm:c", "llm:c#1", "signal:go:0"} <= set(keys)
+    assert {"llm:c", "llm:c#1", "signal:gate:go:0"} <= set(keys)
     assert done.result["steps"] == ["llm:c", tool_keys[0], "llm:c#1"]
     assert "tool word_count: 3" in done.result["text"]  # the simulator counts 3 words
     events = await deck.events(run.id)

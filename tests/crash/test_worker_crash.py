@@ -70,9 +70,7 @@ async def test_sigkilled_workers_lose_no_run_and_record_no_step_twice(
     deck = Deck(fast_settings(database_url), registry=registry, migrate=False)
     log_path = tmp_path / "executions.log"
     log_path.touch()
-    submitted = await deck.submit_many(
-        [Submission("three_steps", {"n": n}) for n in range(RUNS)]
-    )
+    submitted = await deck.submit_many([Submission("three_steps", {"n": n}) for n in range(RUNS)])
     procs = [_start_worker(database_url, log_path) for _ in range(3)]
     kills = 0
     try:

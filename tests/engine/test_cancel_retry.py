@@ -11,7 +11,7 @@ import pytest
 
 from agentdeck.clock import FrozenClock
 from agentdeck.deck import Deck, RunFilter, Submission
-from agentdeck.domain.errors import Conflict, IllegalTransition
+from agentdeck.domain.errors import Conflict, IllegalTransition, NotFound
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
 from tests.conftest import fast_settings
@@ -181,3 +181,20 @@ async def test_retry_of_a_run_that_has_not_finished_is_a_conflict(
     assert (await deck.list()).items == before
     await worker.stop(grace=timedelta(0))  # release the sleeping run instead of waiting
     await executing
+
+
+async def test_steering_a_run_that_does_not_exist_raises_not_found(deck: Deck) -> None:
+    missing = "run_00000000000000000000000000"
+    commands = [
+        deck.get(missing),
+        deck.cancel(missing),
+        deck.pause(missing),
+        deck.resume(missing),
+        deck.retry(missing),
+        deck.signal(missing, "msg"),
+        deck.decide(missing, "review", "approve"),
+        deck.steps(missing),
+    ]
+    for command in commands:
+        with pytest.raises(NotFound, match=missing):
+            await command

@@ -180,7 +180,7 @@ async def test_signal_to_a_waiting_run_wakes_it_and_signals_are_taken_in_order(
     assert (done.status, done.result) == ("succeeded", [1, 2, 3])
 
 
-async def test_signal_to_a_finished_run_or_with_a_non_json_payload_is_refused(
+async def test_signal_to_a_finished_run_or_with_a_bad_name_or_payload_is_refused(
     deck: Deck,
 ) -> None:
     worker = await started_worker(deck)
@@ -188,8 +188,34 @@ async def test_signal_to_a_finished_run_or_with_a_non_json_payload_is_refused(
     before = await row_counts(deck)
     with pytest.raises(InvalidInput):
         await deck.signal(run.id, "msg", {"tags": {"a"}})
+    for name in ("", "n" * 201):  # a run can never wait on such a name
+        with pytest.raises(InvalidInput) as raised:
+            await deck.signal(run.id, name, 1)
+        assert raised.value.field == "name"
     assert await row_counts(deck) == before
     await deck.cancel(run.id)
     with pytest.raises(Conflict, match="cancelled"):
         await deck.signal(run.id, "msg", 1)
     assert await worker.run_once() == 0
+
+
+async def test_a_plain_signal_named_like_a_gate_does_not_decide_it(
+    deck: Deck, registry: Registry
+) -> None:
+    @registry.workflow("gated_only")
+    async def gated_only(ctx: RunContext, inputs: dict[str, Any]) -> Any:
+        result = await ctx.wait_for_gate("review")
+        return result.decision
+
+    worker = deck.worker(concurrency=1)
+    await worker.start(loops=False)
+    run = await deck.submit("gated_only")
+    await deck.signal(run.id, "review", {"decision": "approve"})  # early, and not a decision
+    await worker.drain()
+    run = await deck.get(run.id)
+    assert (run.status, run.wait_kind, run.waiting_on) == ("waiting", "gate", "review")
+    with pytest.raises(InvalidInput, match="reserved"):
+        await deck.signal(run.id, "gate:review", {"decision": "approve"})
+    await deck.decide(run.id, "review", "reject", "not yet")
+    await worker.drain()
+    assert (await deck.get(run.id)).result == "reject"

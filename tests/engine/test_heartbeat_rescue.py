@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -175,3 +176,65 @@ async def test_rescuer_marks_workers_that_stopped_heartbeating_as_lost(
     await rescuer(deck, deck.settings.worker_lost_after).rescue()
     status = {w.id: w.status for w in await deck.workers()}
     assert status == {silent.id: "lost", beating.id: "alive"}
+
+
+async def test_heartbeat_does_not_renew_a_run_the_worker_is_not_executing(
+    frozen_deck: Deck, clock: FrozenClock
+) -> None:
+    deck = frozen_deck
+    worker = deck.worker()
+    await worker.start(loops=False)
+    run = await deck.submit("noop")
+    # claimed under the worker's id, but no task executes it (a claim whose task was lost)
+    await claim_as(deck, worker.id, run.id)
+    clock.advance(1.5 * SECOND)
+    await worker.heartbeat()
+    clock.advance(1.5 * SECOND)  # 3 s after the claim: a 2 s lease nobody renewed on purpose
+    assert (await rescuer(deck).rescue()).requeued == [run.id]
+
+
+class HeldHeartbeat:
+    """Blocks the heartbeat's transaction after its first UPDATE until `release` is set."""
+
+    def __init__(self) -> None:
+        self.updated = threading.Event()
+        self.release = threading.Event()
+
+    def after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        beat = (
+            statement.startswith(("UPDATE runs", "UPDATE workers")) and "heartbeat_at" in statement
+        )
+        if beat and "SELECT" not in statement and not self.updated.is_set():
+            self.updated.set()
+            self.release.wait(10)
+
+
+async def test_run_claimed_while_a_heartbeat_is_in_flight_is_not_abandoned(
+    backend: str, deck: Deck, registry: Registry
+) -> None:
+    if backend != "postgres":
+        pytest.skip("the interleaving needs two concurrent writers")
+    hold = Hold()
+
+    @registry.workflow("held-once")
+    async def held_once(ctx: RunContext, inputs: dict[str, Any]) -> Any:
+        return await ctx.step("wait", hold)
+
+    worker = deck.worker()
+    await worker.start(loops=False)
+    run = await deck.submit("held-once")
+    held = HeldHeartbeat()
+    event.listen(deck.db.engine, "after_cursor_execute", held.after)
+    try:
+        beating = asyncio.create_task(worker.heartbeat())
+        assert await asyncio.to_thread(held.updated.wait, 10)
+        executing = asyncio.create_task(worker.run_once())  # claims after the UPDATE
+        await hold.entered.wait()
+        held.release.set()
+        await beating
+    finally:
+        held.release.set()
+        event.remove(deck.db.engine, "after_cursor_execute", held.after)
+    hold.release.set()
+    await executing
+    assert (await deck.get(run.id)).status == "succeeded"

@@ -9,7 +9,9 @@ from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
 
 
-async def test_submitted_run_executes_its_steps_and_succeeds(deck: Deck, registry: Registry) -> None:
+async def test_submitted_run_executes_its_steps_and_succeeds(
+    deck: Deck, registry: Registry
+) -> None:
     @registry.workflow("add")
     async def add(ctx: RunContext, inputs: dict[str, Any]) -> Any:
         a = await ctx.step("a", lambda: inputs["x"])

@@ -33,6 +33,7 @@ def deck(
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> Deck:
+    """A Deck whose agent `spender` pays for each call (this module's own `deck`)."""
     monkeypatch.setenv("OPENAI_API_KEY", CANARY)
     provider.script("gpt-4o-mini", Ok("paid answer", input_tokens=11, output_tokens=900))
     budget = getattr(request, "param", "budget_usd: 0.0009")
@@ -131,3 +132,31 @@ async def test_a_run_budget_from_the_inputs_parks_the_run_too(
     [exceeded] = [e for e in await deck.events(run.id) if e.kind == "budget.exceeded"]
     assert exceeded.data["scope"] == "run"
     assert provider.count("gpt-4o-mini") == 1
+
+
+async def test_an_unreadable_amount_opens_the_gate_again_instead_of_failing(
+    deck: Deck, provider: ProviderServer
+) -> None:
+    run = await deck.submit("three", {})
+    await drain(deck)
+    await deck.decide(run.id, "budget", "approve", data={"budget_usd": "lots"})
+    await drain(deck)
+
+    again = await deck.get(run.id)
+    assert again.waiting_on == "budget"
+    assert "budget.invalid" in [e.kind for e in await deck.events(run.id)]
+    await deck.decide(run.id, "budget", "approve", data={"budget_usd": "0.01"})
+    await drain(deck)
+    assert (await deck.get(run.id)).status == "succeeded"
+    assert provider.count("gpt-4o-mini") == 3
+
+
+async def test_a_malformed_run_budget_fails_the_run_clearly(
+    deck: Deck, provider: ProviderServer
+) -> None:
+    run = await deck.submit("three", {"budget_usd": "a lot"})
+    await drain(deck)
+    failed = await deck.get(run.id)
+    assert failed.status == "failed"
+    assert "inputs.budget_usd must be an amount of USD" in (failed.error or "")
+    assert provider.count("gpt-4o-mini") == 0

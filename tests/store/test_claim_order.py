@@ -43,23 +43,32 @@ async def test_claim_takes_priority_then_due_time_then_age(
 ) -> None:
     deck, t0 = frozen_deck, clock.now()
 
-    async def submit(name: str, priority: int = 0, due: datetime | None = None) -> str:
+    label: dict[str, str] = {}  # run id -> what sets it apart
+
+    async def submit(name: str, priority: int = 0, due: datetime | None = None) -> None:
         run = await deck.submit("noop", {"name": name}, priority=priority, not_before=due)
-        return run.id
+        label[run.id] = name
 
-    names: dict[str, str] = {}
-    clock.advance(2 * SECOND)  # t0+2
-    names[await submit("low-due-t5-created-t2", due=t0 + 5 * SECOND)] = "d"
-    clock.advance(-SECOND)  # t0+1: older by created_at, newer by id
-    names[await submit("low-due-t5-created-t1", due=t0 + 5 * SECOND)] = "c"
-    names[await submit("low-due-now", due=None)] = "a"  # due t0+1
-    names[await submit("low-due-t3", due=t0 + 3 * SECOND)] = "b"
-    names[await submit("high-due-t9", priority=7, due=t0 + 9 * SECOND)] = "F"
-    names[await submit("high-due-now", priority=7)] = "E"
-    names[await submit("highest-due-t8", priority=1000, due=t0 + 8 * SECOND)] = "Z"
+    clock.advance(2 * SECOND)  # now t0+2
+    await submit("p0 due t5 created t2", due=t0 + 5 * SECOND)
+    clock.advance(-SECOND)  # now t0+1: the next run is older by created_at, newer by id
+    await submit("p0 due t5 created t1", due=t0 + 5 * SECOND)
+    await submit("p0 due t1")
+    await submit("p0 due t3", due=t0 + 3 * SECOND)
+    await submit("p7 due t9", priority=7, due=t0 + 9 * SECOND)
+    await submit("p7 due t1", priority=7)
+    await submit("p1000 due t8", priority=1000, due=t0 + 8 * SECOND)
 
-    order = [names[i] for _ in names for i in await claim(deck, t0 + 10 * SECOND)]
-    assert order == ["Z", "E", "F", "a", "b", "c", "d"]
+    order = [label[i] for _ in label for i in await claim(deck, t0 + 10 * SECOND)]
+    assert order == [
+        "p1000 due t8",
+        "p7 due t1",
+        "p7 due t9",
+        "p0 due t1",
+        "p0 due t3",
+        "p0 due t5 created t1",
+        "p0 due t5 created t2",
+    ]
     assert await claim(deck, t0 + 10 * SECOND) == []
 
 

@@ -1,0 +1,1 @@
+"""The JSON API, one router per area: runs, agents, system."""

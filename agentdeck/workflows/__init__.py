@@ -1,0 +1,18 @@
+"""The built-in workflows, written against the engine's step API only.
+
+from agentdeck.workflows import register
+register(registry)  # adds every built-in workflow: loop
+"""
+
+from __future__ import annotations
+
+from agentdeck.engine.registry import Registry
+from agentdeck.workflows import loop
+
+
+def register(registry: Registry) -> None:
+    """Add every built-in workflow to `registry`."""
+    loop.register(registry)
+
+
+__all__ = ["register"]
