@@ -13,8 +13,7 @@ from agentdeck import __version__
 from agentdeck.cli.agents import agents_app
 from agentdeck.cli.run import run_command
 from agentdeck.cli.runs import runs_app
-from agentdeck.cli.runtime import configure_logging, open_deck, run_until_signalled
-from agentdeck.domain.errors import AgentdeckError
+from agentdeck.cli.runtime import configure_logging, open_deck_or_exit, run_until_signalled
 from agentdeck.settings import Settings
 from agentdeck.store.database import Database
 from agentdeck.store.migrate import upgrade
@@ -53,7 +52,8 @@ def worker(
     configure_logging(verbose)
 
     async def main(stop: asyncio.Event) -> None:
-        deck = open_deck()
+        deck = open_deck_or_exit()
+        deck.agents.warm()  # load the model layer now, not during the first run's call
         await deck.start()
         worker = deck.worker(concurrency)
         await worker.start()
@@ -114,11 +114,7 @@ def _serve(
     from agentdeck.web.app import create_app
 
     async def main(stop: asyncio.Event) -> None:
-        try:
-            deck = open_deck(settings)
-        except AgentdeckError as error:  # e.g. a broken agents.yaml: start nothing
-            console.print(f"cannot start: {error}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+        deck = open_deck_or_exit(settings)
         await deck.start()
         running = deck.worker(concurrency) if worker else None
         if running is not None:

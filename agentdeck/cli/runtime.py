@@ -9,8 +9,12 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import typer
+from rich.console import Console
+
 from agentdeck import workflows
 from agentdeck.deck import Deck
+from agentdeck.domain.errors import AgentdeckError
 from agentdeck.engine.registry import Registry
 from agentdeck.settings import Settings
 
@@ -24,6 +28,17 @@ def open_deck(settings: Settings | None = None) -> Deck:
     workflows.register(registry)
     registry.load_modules(settings.workflow_modules)
     return Deck(settings, registry=registry)
+
+
+def open_deck_or_exit(settings: Settings | None = None) -> Deck:
+    """open_deck, or a one-line reason and exit code 1: agentdeck never starts half-configured."""
+    try:
+        return open_deck(settings)
+    except AgentdeckError as error:  # e.g. a broken agents.yaml
+        Console(stderr=True).print(
+            f"cannot start: {error}", markup=False, highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(1) from None
 
 
 async def run_until_signalled(work: Callable[[asyncio.Event], Awaitable[T]]) -> T:
