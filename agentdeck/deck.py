@@ -6,7 +6,7 @@ import asyncio
 import builtins
 import contextlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from agentdeck import __version__
+from agentdeck import __version__, steering
 from agentdeck.catalog import AgentCatalog
 from agentdeck.clock import Clock, SystemClock
-from agentdeck.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from agentdeck.domain.errors import InvalidInput, NotFound
 from agentdeck.domain.events import EventKind
-from agentdeck.domain.gates import GATE_PREFIX, GateDecision, gate_channel
+from agentdeck.domain.gates import GATE_PREFIX, GateDecision
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import (
     Artifact,
@@ -28,8 +28,6 @@ from agentdeck.domain.runs import (
     RunStatus,
     Step,
     WaitKind,
-    check_transition,
-    sources_of,
 )
 from agentdeck.engine.context import MAX_SIGNAL_NAME
 from agentdeck.engine.notifier import Notifier, PgListener, Topic, payload
@@ -227,7 +225,9 @@ class Deck:
             fresh.append(row)
             out.append(run)
         run_queries.insert_runs(conn, fresh)
-        _events(conn, [(r["id"], EventKind.SUBMITTED, None, r["created_at"]) for r in fresh])
+        steering.record_events(
+            conn, [(r["id"], EventKind.SUBMITTED, None, r["created_at"]) for r in fresh]
+        )
         notify(conn, [payload(Topic.READY)] if fresh else [])
         return out
 
@@ -346,19 +346,19 @@ class Deck:
 
     async def cancel(self, run_id: str) -> Run:
         """Cancel now: a run not executing ends at once, an executing one is interrupted."""
-        return await self._steer(run_id, self._cancel_tx, Topic.CANCEL)
+        return await self._steer(run_id, steering.cancel_tx, Topic.CANCEL)
 
     async def pause(self, run_id: str) -> Run:
         """Park the run: at once if not executing, else after its current step."""
-        return await self._steer(run_id, self._pause_tx, Topic.PAUSE)
+        return await self._steer(run_id, steering.pause_tx, Topic.PAUSE)
 
     async def resume(self, run_id: str) -> Run:
         """Queue a paused run again; its journal skips the steps it finished."""
-        return await self._steer(run_id, self._resume_tx, Topic.READY)
+        return await self._steer(run_id, steering.resume_tx, Topic.READY)
 
     async def retry(self, run_id: str) -> Run:
         """A new run with the same workflow and inputs, linked to this finished one."""
-        return await self._steer(run_id, self._retry_tx, Topic.READY)
+        return await self._steer(run_id, steering.retry_tx, Topic.READY)
 
     async def decide(
         self,
@@ -387,7 +387,7 @@ class Deck:
         body = {**(data or {}), "decision": decision.value, "comment": comment}
         return await self._steer(
             run_id,
-            lambda c, now, r: self._signal_tx(c, now, r, gate, body, WaitKind.GATE),
+            lambda c, now, r: steering.signal_tx(c, now, r, gate, body, WaitKind.GATE),
             Topic.READY,
         )
 
@@ -405,7 +405,7 @@ class Deck:
             )
         _check_json(data, "signal payload")
         return await self._steer(
-            run_id, lambda c, now, r: self._signal_tx(c, now, r, name, data, None), Topic.READY
+            run_id, lambda c, now, r: steering.signal_tx(c, now, r, name, data, None), Topic.READY
         )
 
     async def _steer(self, run_id: str, tx: Any, topic: Topic) -> Run:
@@ -430,132 +430,6 @@ class Deck:
             self.notifier.publish(Topic.FINISHED, target_id)
         return run
 
-    def _cancel_tx(self, conn: Connection, now: datetime, run: Run) -> str:
-        check_transition(run.status, RunStatus.CANCELLED)
-        if run.status == RunStatus.RUNNING:
-            _update(conn, run, [RunStatus.RUNNING], cancel_requested_at=now, updated_at=now)
-            _events(conn, [(run.id, EventKind.CANCEL_REQUESTED, "cancel requested", now)])
-            notify(conn, [payload(Topic.CANCEL, run.id)])
-        else:
-            _update(
-                conn,
-                run,
-                sources_of(RunStatus.CANCELLED) - {RunStatus.RUNNING},
-                status=RunStatus.CANCELLED,
-                cancel_requested_at=now,
-                finished_at=now,
-                error="cancelled",
-                updated_at=now,
-            )
-            _events(conn, [(run.id, EventKind.CANCELLED, "cancelled", now)])
-            notify(conn, [payload(Topic.FINISHED, run.id)])
-        return run.id
-
-    def _pause_tx(self, conn: Connection, now: datetime, run: Run) -> str:
-        check_transition(run.status, RunStatus.PAUSED)
-        if run.status == RunStatus.RUNNING:
-            _update(conn, run, [RunStatus.RUNNING], pause_requested_at=now, updated_at=now)
-            _events(conn, [(run.id, EventKind.PAUSE_REQUESTED, "pause requested", now)])
-            notify(conn, [payload(Topic.PAUSE, run.id)])
-        else:
-            _update(
-                conn,
-                run,
-                [RunStatus.QUEUED, RunStatus.WAITING],
-                status=RunStatus.PAUSED,
-                pause_requested_at=now,
-                updated_at=now,
-            )
-            _events(conn, [(run.id, EventKind.PAUSED, "paused", now)])
-            notify(conn, [payload(Topic.FINISHED, run.id)])
-        return run.id
-
-    def _resume_tx(self, conn: Connection, now: datetime, run: Run) -> str:
-        if run.status != RunStatus.PAUSED:
-            raise IllegalTransition("run", run.status, "resumed (only a paused run resumes)")
-        _update(
-            conn,
-            run,
-            [RunStatus.PAUSED],
-            status=RunStatus.QUEUED,
-            pause_requested_at=None,
-            claimed_by=None,
-            wait_kind=None,
-            waiting_on=None,
-            due_at=now,
-            updated_at=now,
-        )
-        _events(conn, [(run.id, EventKind.RESUMED, "resumed", now)])
-        notify(conn, [payload(Topic.READY)])
-        return run.id
-
-    def _retry_tx(self, conn: Connection, now: datetime, run: Run) -> str:
-        if not RunStatus(run.status).finished:
-            raise Conflict(f"run {run.id} is {run.status}; only a finished run can be retried")
-        new_id_ = new_id("run")
-        run_queries.insert_runs(
-            conn,
-            [
-                {
-                    "id": new_id_,
-                    "workflow": run.workflow,
-                    "status": RunStatus.QUEUED,
-                    "inputs": run.inputs,
-                    "priority": run.priority,
-                    "due_at": now,
-                    "agents": run.agents,
-                    "retry_of": run.id,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            ],
-        )
-        _events(
-            conn,
-            [
-                (new_id_, EventKind.SUBMITTED, f"retry of {run.id}", now),
-                (run.id, EventKind.RETRIED, f"retried as {new_id_}", now),
-            ],
-        )
-        notify(conn, [payload(Topic.READY)])
-        return new_id_
-
-    def _signal_tx(
-        self,
-        conn: Connection,
-        now: datetime,
-        run: Run,
-        name: str,
-        data: Any,
-        kind: WaitKind | None,
-    ) -> str:
-        if kind == WaitKind.GATE and not (
-            run.status == RunStatus.WAITING
-            and run.wait_kind == WaitKind.GATE
-            and run.waiting_on == name
-        ):
-            where = f"at gate {run.waiting_on!r}" if run.wait_kind == WaitKind.GATE else run.status
-            raise Conflict(f"run {run.id} is not waiting at gate {name!r} (it is {where})")
-        if RunStatus(run.status).finished:
-            raise Conflict(f"run {run.id} is {run.status}; it takes no more signals")
-        channel = gate_channel(name) if kind == WaitKind.GATE else name
-        journal.insert_signal(
-            conn, {"run_id": run.id, "name": channel, "payload": data, "created_at": now}
-        )
-        kind_event = EventKind.GATE_DECIDED if kind == WaitKind.GATE else EventKind.SIGNAL
-        message = f"{name}: {data['decision']}" if kind == WaitKind.GATE else f"signal {name}"
-        _events(conn, [(run.id, kind_event, message, now)], data={"name": name, "payload": data})
-        woken = (
-            run.status == RunStatus.WAITING
-            and run.waiting_on == name
-            and run.wait_kind == (kind or WaitKind.SIGNAL)
-        )
-        if woken:
-            values = {"status": RunStatus.QUEUED, "wait_kind": None, "waiting_on": None}
-            _update(conn, run, [RunStatus.WAITING], **values, due_at=now, updated_at=now)
-        notify(conn, [payload(Topic.READY)] if woken else [])
-        return run.id
-
 
 FINISHED_OR_PARKED = (
     RunStatus.SUCCEEDED,
@@ -564,35 +438,6 @@ FINISHED_OR_PARKED = (
     RunStatus.WAITING,
     RunStatus.PAUSED,
 )
-
-
-def _update(conn: Connection, run: Run, sources: Iterable[RunStatus], **values: Any) -> None:
-    """Apply a transition checked in Python; the guarded UPDATE catches a concurrent change."""
-    if not run_queries.update_guarded(conn, run.id, sources, values):
-        current = run_queries.find_run(conn, run.id)
-        raise IllegalTransition(
-            "run", current.status if current else "gone", str(values.get("status", "changed"))
-        )
-
-
-def _events(
-    conn: Connection,
-    items: list[tuple[str, str, str | None, datetime]],
-    data: Any = None,
-) -> None:
-    journal.insert_events(
-        conn,
-        [
-            {
-                "run_id": run_id,
-                "kind": str(kind),
-                "message": message,
-                "data": data,
-                "created_at": at,
-            }
-            for run_id, kind, message, at in items
-        ],
-    )
 
 
 def _check_json(value: Any, what: str) -> None:

@@ -1,0 +1,183 @@
+"""Steering: the transactions that change a run on a person's request.
+
+Each takes the caller's connection, the time and the run as read under its row
+lock, checks the transition against the state machine, and writes the change,
+its event and the wake-up in that one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from agentdeck.domain.errors import Conflict, IllegalTransition
+from agentdeck.domain.events import EventKind
+from agentdeck.domain.gates import gate_channel
+from agentdeck.domain.ids import new_id
+from agentdeck.domain.runs import Run, RunStatus, WaitKind, check_transition, sources_of
+from agentdeck.engine.notifier import Topic, payload
+from agentdeck.store import journal
+from agentdeck.store import runs as run_queries
+from agentdeck.store.notify import notify
+
+
+def cancel_tx(conn: Connection, now: datetime, run: Run) -> str:
+    check_transition(run.status, RunStatus.CANCELLED)
+    if run.status == RunStatus.RUNNING:
+        update_run(conn, run, [RunStatus.RUNNING], cancel_requested_at=now, updated_at=now)
+        record_events(conn, [(run.id, EventKind.CANCEL_REQUESTED, "cancel requested", now)])
+        notify(conn, [payload(Topic.CANCEL, run.id)])
+    else:
+        update_run(
+            conn,
+            run,
+            sources_of(RunStatus.CANCELLED) - {RunStatus.RUNNING},
+            status=RunStatus.CANCELLED,
+            cancel_requested_at=now,
+            finished_at=now,
+            error="cancelled",
+            updated_at=now,
+        )
+        record_events(conn, [(run.id, EventKind.CANCELLED, "cancelled", now)])
+        notify(conn, [payload(Topic.FINISHED, run.id)])
+    return run.id
+
+
+def pause_tx(conn: Connection, now: datetime, run: Run) -> str:
+    check_transition(run.status, RunStatus.PAUSED)
+    if run.status == RunStatus.RUNNING:
+        update_run(conn, run, [RunStatus.RUNNING], pause_requested_at=now, updated_at=now)
+        record_events(conn, [(run.id, EventKind.PAUSE_REQUESTED, "pause requested", now)])
+        notify(conn, [payload(Topic.PAUSE, run.id)])
+    else:
+        update_run(
+            conn,
+            run,
+            [RunStatus.QUEUED, RunStatus.WAITING],
+            status=RunStatus.PAUSED,
+            pause_requested_at=now,
+            updated_at=now,
+        )
+        record_events(conn, [(run.id, EventKind.PAUSED, "paused", now)])
+        notify(conn, [payload(Topic.FINISHED, run.id)])
+    return run.id
+
+
+def resume_tx(conn: Connection, now: datetime, run: Run) -> str:
+    if run.status != RunStatus.PAUSED:
+        raise IllegalTransition("run", run.status, "resumed (only a paused run resumes)")
+    update_run(
+        conn,
+        run,
+        [RunStatus.PAUSED],
+        status=RunStatus.QUEUED,
+        pause_requested_at=None,
+        claimed_by=None,
+        wait_kind=None,
+        waiting_on=None,
+        due_at=now,
+        updated_at=now,
+    )
+    record_events(conn, [(run.id, EventKind.RESUMED, "resumed", now)])
+    notify(conn, [payload(Topic.READY)])
+    return run.id
+
+
+def retry_tx(conn: Connection, now: datetime, run: Run) -> str:
+    if not RunStatus(run.status).finished:
+        raise Conflict(f"run {run.id} is {run.status}; only a finished run can be retried")
+    new_id_ = new_id("run")
+    run_queries.insert_runs(
+        conn,
+        [
+            {
+                "id": new_id_,
+                "workflow": run.workflow,
+                "status": RunStatus.QUEUED,
+                "inputs": run.inputs,
+                "priority": run.priority,
+                "due_at": now,
+                "agents": run.agents,
+                "retry_of": run.id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+    )
+    record_events(
+        conn,
+        [
+            (new_id_, EventKind.SUBMITTED, f"retry of {run.id}", now),
+            (run.id, EventKind.RETRIED, f"retried as {new_id_}", now),
+        ],
+    )
+    notify(conn, [payload(Topic.READY)])
+    return new_id_
+
+
+def signal_tx(
+    conn: Connection,
+    now: datetime,
+    run: Run,
+    name: str,
+    data: Any,
+    kind: WaitKind | None,
+) -> str:
+    if kind == WaitKind.GATE and not (
+        run.status == RunStatus.WAITING
+        and run.wait_kind == WaitKind.GATE
+        and run.waiting_on == name
+    ):
+        where = f"at gate {run.waiting_on!r}" if run.wait_kind == WaitKind.GATE else run.status
+        raise Conflict(f"run {run.id} is not waiting at gate {name!r} (it is {where})")
+    if RunStatus(run.status).finished:
+        raise Conflict(f"run {run.id} is {run.status}; it takes no more signals")
+    channel = gate_channel(name) if kind == WaitKind.GATE else name
+    journal.insert_signal(
+        conn, {"run_id": run.id, "name": channel, "payload": data, "created_at": now}
+    )
+    kind_event = EventKind.GATE_DECIDED if kind == WaitKind.GATE else EventKind.SIGNAL
+    message = f"{name}: {data['decision']}" if kind == WaitKind.GATE else f"signal {name}"
+    record_events(conn, [(run.id, kind_event, message, now)], data={"name": name, "payload": data})
+    woken = (
+        run.status == RunStatus.WAITING
+        and run.waiting_on == name
+        and run.wait_kind == (kind or WaitKind.SIGNAL)
+    )
+    if woken:
+        values = {"status": RunStatus.QUEUED, "wait_kind": None, "waiting_on": None}
+        update_run(conn, run, [RunStatus.WAITING], **values, due_at=now, updated_at=now)
+    notify(conn, [payload(Topic.READY)] if woken else [])
+    return run.id
+
+
+def update_run(conn: Connection, run: Run, sources: Iterable[RunStatus], **values: Any) -> None:
+    """Apply a transition checked in Python; the guarded UPDATE catches a concurrent change."""
+    if not run_queries.update_guarded(conn, run.id, sources, values):
+        current = run_queries.find_run(conn, run.id)
+        raise IllegalTransition(
+            "run", current.status if current else "gone", str(values.get("status", "changed"))
+        )
+
+
+def record_events(
+    conn: Connection,
+    items: list[tuple[str, str, str | None, datetime]],
+    data: Any = None,
+) -> None:
+    journal.insert_events(
+        conn,
+        [
+            {
+                "run_id": run_id,
+                "kind": str(kind),
+                "message": message,
+                "data": data,
+                "created_at": at,
+            }
+            for run_id, kind, message, at in items
+        ],
+    )
