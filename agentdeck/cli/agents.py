@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from agentdeck.agents.loading import load_agents_file
 from agentdeck.agents.skills import SkillLibrary
 from agentdeck.agents.tools import default_tools
 from agentdeck.catalog import agent_json
-from agentdeck.cli.runtime import open_deck
+from agentdeck.cli.runtime import with_deck
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import AgentdeckError
 from agentdeck.llm.config import LLMConfig
@@ -29,21 +26,6 @@ agents_app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
-
-
-def _with_deck(fn: Callable[[Deck], Awaitable[T]]) -> T:
-    async def main() -> T:
-        deck = open_deck()
-        try:
-            return await fn(deck)
-        finally:
-            await deck.close()
-
-    try:
-        return asyncio.run(main())
-    except AgentdeckError as error:
-        errors.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
 
 
 @agents_app.command("list")
@@ -63,7 +45,7 @@ def list_agents(
         ]
         return agents, uses, deck.agents.llm_status()
 
-    agents, uses, status = _with_deck(read)
+    agents, uses, status = with_deck(read)
     if as_json:
         print(json.dumps(agents))
         return

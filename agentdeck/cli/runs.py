@@ -15,29 +15,13 @@ from rich.table import Table
 
 from agentdeck.cli.remote import RemoteDeck
 from agentdeck.cli.run import ServerOption, TokenOption
-from agentdeck.cli.runtime import open_deck
-from agentdeck.deck import Deck
+from agentdeck.cli.runtime import with_deck
 from agentdeck.domain.errors import AgentdeckError
 from agentdeck.store.runs import RunFilter
 
 runs_app = typer.Typer(help="List and steer runs.", no_args_is_help=True)
 console = Console()
 T = TypeVar("T")
-
-
-def _with_deck(fn: Callable[[Deck], Awaitable[T]]) -> T:
-    async def main() -> T:
-        deck = open_deck()
-        try:
-            return await fn(deck)
-        finally:
-            await deck.close()
-
-    try:
-        return asyncio.run(main())
-    except AgentdeckError as error:
-        console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(2) from None
 
 
 def _with_remote(server: str, token: str | None, fn: Callable[[RemoteDeck], Awaitable[T]]) -> T:
@@ -68,7 +52,7 @@ def list_runs(
         )
     else:
         where = RunFilter(statuses=tuple(status or ()), workflow=workflow)
-        page = _with_deck(lambda deck: deck.list(where, limit=limit))
+        page = with_deck(lambda deck: deck.list(where, limit=limit), error_exit=2)
         items = [dataclasses.asdict(r) for r in page.items]
     if as_json:
         print(json.dumps(items, default=str))
@@ -87,7 +71,7 @@ def show(run_id: str, server: ServerOption = None, token: TokenOption = None) ->
     if server:
         found = _with_remote(server, token, lambda r: r.get(run_id))
     else:
-        found = dataclasses.asdict(_with_deck(lambda deck: deck.get(run_id)))
+        found = dataclasses.asdict(with_deck(lambda deck: deck.get(run_id), error_exit=2))
     print(json.dumps(found, default=str, indent=2))
 
 
@@ -97,7 +81,7 @@ def cancel(run_id: str, server: ServerOption = None, token: TokenOption = None) 
     if server:
         _print_status(_with_remote(server, token, lambda r: r.cancel(run_id)))
         return
-    run = _with_deck(lambda deck: deck.cancel(run_id))
+    run = with_deck(lambda deck: deck.cancel(run_id), error_exit=2)
     _print_status(run)
 
 
@@ -107,7 +91,7 @@ def retry(run_id: str, server: ServerOption = None, token: TokenOption = None) -
     if server:
         _print_status(_with_remote(server, token, lambda r: r.retry(run_id)))
         return
-    run = _with_deck(lambda deck: deck.retry(run_id))
+    run = with_deck(lambda deck: deck.retry(run_id), error_exit=2)
     _print_status(run)
 
 

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from agentdeck import workflows
 from agentdeck.deck import Deck
@@ -39,6 +40,25 @@ def open_deck_or_exit(settings: Settings | None = None) -> Deck:
             f"cannot start: {error}", markup=False, highlight=False, soft_wrap=True
         )
         raise typer.Exit(1) from None
+
+
+def with_deck(fn: Callable[[Deck], Awaitable[T]], *, error_exit: int = 1) -> T:
+    """Run `fn(deck)` on a fresh Deck; an agentdeck error is one line on stderr and an exit."""
+
+    async def main() -> T:
+        deck = open_deck()
+        try:
+            return await fn(deck)
+        finally:
+            await deck.close()
+
+    try:
+        return asyncio.run(main())
+    except AgentdeckError as error:
+        Console(stderr=True).print(
+            f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(error_exit) from None
 
 
 async def run_until_signalled(work: Callable[[asyncio.Event], Awaitable[T]]) -> T:

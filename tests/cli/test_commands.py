@@ -128,8 +128,8 @@ def test_runs_commands_list_show_cancel_and_retry(
 
     again = agentdeck("runs", "cancel", run.id)
     assert again.exit_code == 2
-    assert "cancelled" in again.stdout
-    assert "cannot become" in again.stdout
+    assert "cancelled" in again.output
+    assert "cannot become" in again.output
 
     retried = agentdeck("runs", "retry", run.id)
     assert retried.exit_code == 0
@@ -137,4 +137,4 @@ def test_runs_commands_list_show_cancel_and_retry(
 
     missing = agentdeck("runs", "show", "run_missing")
     assert missing.exit_code == 2
-    assert "no run with id" in missing.stdout
+    assert "no run with id" in missing.output
