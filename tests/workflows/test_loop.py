@@ -161,7 +161,6 @@ async def test_loop_cancelled_mid_evaluation_stops_at_once(
     await worker.start()
     run = await deck.submit("loop", {"task": TASK, "pass_threshold": PASS_ON_2})
     await wait_for(held.entered, "the first evaluation to start")
-    assert ((await deck.get(run.id)).stage, (await deck.get(run.id)).attempt) == ("evaluating", 1)
 
     await deck.cancel(run.id)
     done = await deck.wait(run.id, timeout=10)
