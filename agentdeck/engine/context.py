@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from agentdeck.engine.writer import JournalWriter, Write
 from agentdeck.store import journal as journal_queries
 from agentdeck.store.database import Database
 from agentdeck.store.runs import Lease
+from agentdeck.store.types import EncodedJSON, encode_json
 
 T = TypeVar("T")
 
@@ -76,11 +76,14 @@ class GateResult:
         return self.decision == GateDecision.APPROVE
 
 
-def ensure_jsonable(value: Any, what: str) -> None:
-    # allow_nan=False: NaN/Infinity are not JSON; SQLite would store them and
-    # PostgreSQL's jsonb would reject the whole write batch they are part of.
+def to_json(value: Any, what: str) -> EncodedJSON:
+    """Encode once, here, so a value that is not JSON fails its own run, not a write batch.
+
+    allow_nan=False: NaN/Infinity are not JSON; SQLite would store them and
+    PostgreSQL's jsonb would reject the whole batch they are part of.
+    """
     try:
-        json.dumps(value, allow_nan=False)
+        return encode_json(value)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{what} must be JSON-serialisable: {error}") from None
 
@@ -159,7 +162,7 @@ class RunContext:
                 result = fn()
                 if inspect.isawaitable(result):
                     result = await result
-                ensure_jsonable(result, f"the result of step {key!r}")
+                encoded = to_json(result, f"the result of step {key!r}")
                 break
             except Exception as error:
                 text = f"{type(error).__name__}: {error}"
@@ -177,7 +180,9 @@ class RunContext:
                 await self._record(key, "failed", None, text, attempt, started_at)
                 raise StepFailed(key, text, attempt) from error
         rows = [u.row(key) for u in usage(result)] if usage else None
-        lease = await self._record(key, "succeeded", result, None, attempt, started_at, rows)
+        lease = await self._record(
+            key, "succeeded", result, None, attempt, started_at, rows, encoded=encoded
+        )
         self.pause_requested = self.pause_requested or lease.pause_requested_at is not None
         self._park_if_pause_requested()
         return result
@@ -191,12 +196,14 @@ class RunContext:
         attempts: int,
         started_at: datetime,
         usage: list[dict[str, Any]] | None = None,
+        *,
+        encoded: EncodedJSON | None = None,
     ) -> Lease:
         row = {
             "run_id": self.run.id,
             "key": key,
             "status": status,
-            "result": result,
+            "result": encoded if encoded is not None else result,
             "error": error,
             "attempts": attempts,
             "started_at": started_at,
@@ -207,7 +214,7 @@ class RunContext:
             events.append(_event(EventKind.STEP_FAILED, f"step {key} failed: {error}", step=key))
         write = self._write(steps=[row], events=events, usage=usage or [])
         lease = await self._writer.write(write)
-        self._journal[key] = Step(**row)
+        self._journal[key] = Step(**{**row, "result": result})
         return lease
 
     def _park_if_pause_requested(self) -> None:
@@ -225,17 +232,21 @@ class RunContext:
     _PROGRESS_FIELDS = frozenset({"stage", "attempt", "score", "verdict", "progress"})
 
     async def set_progress(self, **fields: Any) -> None:
-        """Record where the run stands (stage, attempt, score, verdict, progress 0..1)."""
+        """Record where the run stands (stage, attempt, score, verdict, progress 0..1).
+
+        Like `emit`, it does not wait for the commit: writes of a run are applied in
+        order, so the progress lands before anything the run writes after it.
+        """
         unknown = set(fields) - self._PROGRESS_FIELDS
         if unknown:
             raise TypeError(f"set_progress() got unknown fields {sorted(unknown)}")
-        await self._writer.write(self._write(run_values=fields))
+        self._writer.send(self._write(run_values=fields)).add_done_callback(_ignore_outcome)
 
     def emit(self, kind: str, message: str | None = None, **data: Any) -> None:
         """Append an event to the run's log; committed with the next batch, in order."""
         _check_length(kind, MAX_EVENT_KIND, "an event kind")
-        ensure_jsonable(data, "event data")
-        future = self._writer.send(self._write(events=[_event(kind, message, **data)]))
+        event = {"kind": str(kind), "message": message, "data": to_json(data, "event data")}
+        future = self._writer.send(self._write(events=[event]))
         future.add_done_callback(_ignore_outcome)
 
     async def artifact(

@@ -20,7 +20,7 @@ from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.events import EventKind
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import Claim, RunStatus, Step
-from agentdeck.engine.context import RunContext, Suspend, ensure_jsonable
+from agentdeck.engine.context import RunContext, Suspend, to_json
 from agentdeck.engine.notifier import Notifier, Topic
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.rescuer import Rescuer
@@ -288,8 +288,10 @@ class Worker:
         try:
             workflow = self._registry.get(run.workflow)
             result = await workflow.fn(ctx, run.inputs)
-            ensure_jsonable(result, "a workflow's result")
-            return _final(run, RunStatus.SUCCEEDED, now(), EventKind.SUCCEEDED, None, result=result)
+            encoded = to_json(result, "a workflow's result")
+            return _final(
+                run, RunStatus.SUCCEEDED, now(), EventKind.SUCCEEDED, None, result=encoded
+            )
         except Suspend as suspend:
             return suspend.write
         except asyncio.CancelledError:

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from agentdeck.store.types import json_serializer
+
 T = TypeVar("T")
 
 
@@ -50,11 +52,19 @@ class Database:
 
     def _create_engine(self, synchronous: str) -> Engine:
         if not self.is_sqlite:
-            return create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            return create_engine(
+                self.url,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                json_serializer=json_serializer,
+            )
         database = make_url(self.url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(self.url, connect_args={"timeout": 30})
+        engine = create_engine(
+            self.url, connect_args={"timeout": 30}, json_serializer=json_serializer
+        )
         _configure_sqlite(engine, synchronous)
         return engine
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,20 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = datetime.fromisoformat(value)
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EncodedJSON(str):
+    """JSON text a caller already encoded (to check it): stored as is, not encoded twice."""
+
+
+def encode_json(value: Any) -> EncodedJSON:
+    """Encode for storage; ValueError for NaN or Infinity, which are not JSON."""
+    return EncodedJSON(json.dumps(value, allow_nan=False))
+
+
+def json_serializer(value: Any) -> str:
+    """The engine's JSON encoder: passes EncodedJSON through untouched."""
+    return value if isinstance(value, EncodedJSON) else json.dumps(value)
 
 
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")

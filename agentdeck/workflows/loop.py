@@ -15,7 +15,6 @@ error), `attempt.best` and `verdict`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from enum import StrEnum
@@ -170,7 +169,6 @@ async def _stage(
 ) -> AgentReply:
     """One agent call of a stage, announced once: a replayed call is not announced again."""
     key = f"{_VERB[stage]}:{attempt}"
-    recorded: asyncio.Future[None] | None = None
     if not ctx.is_replayed(f"llm:{key}"):  # the runner journals a call as step llm:<key>
         ctx.emit(
             "stage.changed",
@@ -182,8 +180,8 @@ async def _stage(
         progress: dict[str, Any] = {"stage": stage.value, "attempt": attempt}
         if score is not None:
             progress["score"] = score
-        # committed while the agent works: waiting for it would delay every call
-        recorded = await _queue_progress(ctx, **progress)
+        # set_progress does not wait: it commits while the agent works
+        await ctx.set_progress(**progress)
     try:
         # current_runner().run is run_agent without importing pydantic-ai with this module
         reply = await current_runner().run(ctx, agent, prompt, key=key)
@@ -192,27 +190,7 @@ async def _stage(
     except Exception as error:
         _emit_error(ctx, stage, attempt, error)
         raise
-    if recorded is not None:
-        await recorded  # long done: it was committed before the call's own result
     return reply
-
-
-async def _queue_progress(ctx: RunContext, **fields: Any) -> asyncio.Future[None]:
-    """Queue a progress write without waiting for its commit (one group commit, at scale).
-
-    A run's writes commit in the order they are queued, so everything written later, the
-    run's outcome included, lands after it.
-    """
-    future = asyncio.ensure_future(ctx.set_progress(**fields))
-    future.add_done_callback(_retrieved)
-    await asyncio.sleep(0)  # the task queues its write now
-    return future
-
-
-def _retrieved(future: asyncio.Future[None]) -> None:
-    """Mark a failure as seen: a lost lease fails the run's next write too, which reports it."""
-    if not future.cancelled():
-        future.exception()
 
 
 _VERB = {Stage.PRODUCING: "produce", Stage.EVALUATING: "evaluate", Stage.REVISING: "revise"}
@@ -309,8 +287,8 @@ async def _passed(ctx: RunContext, inputs: LoopInputs, attempts: list[Attempt]) 
         score=last.score,
         threshold=inputs.pass_threshold,
     )
-    await _queue_progress(
-        ctx, stage=None, attempt=last.number, score=last.score, verdict=Verdict.PASSED.value
+    await ctx.set_progress(
+        stage=None, attempt=last.number, score=last.score, verdict=Verdict.PASSED.value
     )
     return _result(Verdict.PASSED, inputs, attempts, last)
 
@@ -337,8 +315,7 @@ async def _failed(ctx: RunContext, inputs: LoopInputs, attempts: list[Attempt]) 
         threshold=inputs.pass_threshold,
     )
     # the run's score is its best attempt's: what a list of failed runs should show
-    await _queue_progress(
-        ctx,
+    await ctx.set_progress(
         stage=None,
         attempt=attempts[-1].number,
         score=best.score,
