@@ -76,7 +76,7 @@ def run_command(
     budget: Annotated[
         float | None, typer.Option(help="The run's budget in USD (budget_usd).")
     ] = None,
-    priority: Annotated[int, typer.Option(help="Lower runs first.")] = 0,
+    priority: Annotated[int, typer.Option(help="0 to 1000; higher runs first.")] = 0,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Show the run live until it ends.")
     ] = False,
