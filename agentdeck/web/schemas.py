@@ -64,7 +64,9 @@ class RunIn(BaseModel):
     inputs: dict[str, Any] = Field(
         default_factory=dict, description="The workflow's inputs (see its input_schema)."
     )
-    priority: int = Field(0, ge=0, le=MAX_PRIORITY, strict=True, description="0 to 1000; higher runs first.")
+    priority: int = Field(
+        0, ge=0, le=MAX_PRIORITY, strict=True, description="0 to 1000; higher runs first."
+    )
     not_before: AwareDatetime | None = Field(None, description="Do not start before this time.")
     idempotency_key: str | None = Field(
         None,
