@@ -37,9 +37,11 @@ Metrics:
 - The clients: `client_cpu_pct`, `client_us_per_receipt`; `reconnect_max_ms` (a client's
   close -> its new stream's headers, slowest client); `drops` (streams that ended without
   being asked to; they are reopened at once from the last id).
-- `events` (events each client should get); `load_1m` (the machine's load average at the
-  end of the rep, this workload included: above the core count the server waits for a
-  CPU and every lag figure grows).
+- `events` (events each client should get); `feed_tasks` (EventFeed reader tasks running
+  once the clients are connected: 1 is the design; more mean the clients' concurrent
+  first requests each started one, and every event is read and offered that many times);
+  `load_1m` (the machine's load average at the end of the rep, this workload included:
+  above the core count the server waits for a CPU and every lag figure grows).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ DEFAULTS: dict[str, Any] = {
     "client_impl": "raw",
 }
 REPO = Path(__file__).resolve().parent.parent
+FEED_TASK = "agentdeck-event-feed"  # the name EventFeed gives its reader task
 
 
 async def measure(db: str, params: dict[str, Any]) -> dict[str, float]:
@@ -150,6 +153,8 @@ class Probes:
         self._probe = feed.subscribe(None)
         self._probe.offer = self._on_batch  # type: ignore[method-assign]
         self._ticker = asyncio.create_task(self._watch_loop())
+        # EventFeed runs one reader task; more mean concurrent first requests each started one
+        self.feed_tasks = sum(t.get_name() == FEED_TASK for t in asyncio.all_tasks())
 
     def _on_notice(self, topic: Topic, _run_id: str | None) -> None:
         if topic == Topic.EVENT:
@@ -312,6 +317,7 @@ def _metrics(
         "reconnect_max_ms": reconnect_ms,
         "drops": float(drops),
         "events": float(len(expected)),
+        "feed_tasks": float(probes.feed_tasks),
         "server_us_per_delivery": server.pop("server_cpu_s") / len(sends.sent) * 1e6,
         **server,
         "client_cpu_pct": report["cpu_s"] / report["wall_s"] * 100,

@@ -19,14 +19,32 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from sse_starlette.sse import EventSourceResponse
+from fastapi.responses import StreamingResponse
 
-from agentdeck.deck import Deck
+from agentdeck.deck import MAX_EVENT_ID, Deck
 from agentdeck.domain.runs import Event
 from agentdeck.engine.notifier import Topic
 
 BATCH = 1000
 QUEUE_LIMIT = 1000  # batches; a client this far behind is dropped and reconnects
+PING_INTERVAL = 15.0  # seconds of silence before a comment keeps proxies from closing
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One event, encoded once as SSE bytes however many clients it goes to."""
+
+    id: int
+    run_id: str
+    data: bytes
+
+
+def encode(event: Event) -> Frame:
+    kind = " ".join(event.kind.split())  # a newline would end the SSE field early
+    payload = json.dumps(event_json(event))
+    return Frame(
+        event.id, event.run_id, f"id: {event.id}\nevent: {kind}\ndata: {payload}\n\n".encode()
+    )
 
 
 @dataclass(eq=False)
@@ -34,21 +52,22 @@ class Subscription:
     """One client's view of the feed: the run it follows (None: all) and what is pending."""
 
     run_id: str | None
-    queue: asyncio.Queue[list[Event]] = field(
+    queue: asyncio.Queue[list[Frame]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT)
     )
     overflowed: bool = False
 
-    def offer(self, events: list[Event]) -> None:
+    def offer(self, frames: list[Frame]) -> None:
         if self.run_id is not None:
-            events = [e for e in events if e.run_id == self.run_id]
-        if not events or self.overflowed:
+            frames = [f for f in frames if f.run_id == self.run_id]
+        if not frames or self.overflowed:
             return
         try:
-            self.queue.put_nowait(events)
+            self.queue.put_nowait(frames)
         except asyncio.QueueFull:
+            # The client reads a full queue without waiting, sees the flag and ends its
+            # stream; it reconnects with Last-Event-ID and reads the rest from the database.
             self.overflowed = True
-            self.queue.put_nowait([])  # wakes the client so it can end its stream
 
 
 class EventFeed:
@@ -60,6 +79,7 @@ class EventFeed:
         self._subscriptions: set[Subscription] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._starting = asyncio.Lock()
         self._unsubscribe = deck.notifier.subscribe(self._on_notice)
         self.last_id = 0
 
@@ -68,9 +88,11 @@ class EventFeed:
             self._wake.set()
 
     async def start(self) -> None:
-        if self._task is None:
-            self.last_id = await self._deck.last_event_id()
-            self._task = asyncio.create_task(self._run(), name="agentdeck-event-feed")
+        """Start the one reader; safe when many first requests arrive at once."""
+        async with self._starting:
+            if self._task is None:
+                self.last_id = await self._deck.last_event_id()
+                self._task = asyncio.create_task(self._run(), name="agentdeck-event-feed")
 
     async def stop(self) -> None:
         self._unsubscribe()
@@ -91,7 +113,8 @@ class EventFeed:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
+                async with asyncio.timeout(self._poll):
+                    await self._wake.wait()
             self._wake.clear()
             with contextlib.suppress(Exception):  # a failed read is retried on the next wake
                 await self._read_new()
@@ -102,8 +125,9 @@ class EventFeed:
             if not batch:
                 return
             self.last_id = batch[-1].id
+            frames = [encode(event) for event in batch]
             for subscription in list(self._subscriptions):
-                subscription.offer(batch)
+                subscription.offer(frames)
             if len(batch) < BATCH:
                 return
 
@@ -121,28 +145,47 @@ def event_json(event: Event) -> dict[str, Any]:
 
 async def _stream(
     deck: Deck, feed: EventFeed, run_id: str | None, after: int
-) -> AsyncIterator[dict[str, str]]:
+) -> AsyncIterator[bytes]:
     subscription = feed.subscribe(run_id)  # before the backlog: nothing falls in between
     sent = after
     try:
         while True:
             backlog = await deck.events(run_id, after=sent, limit=BATCH)
-            for event in backlog:
-                sent = event.id
-                yield _sse(event)
+            if backlog:
+                sent = backlog[-1].id
+                yield b"".join(encode(event).data for event in backlog)
             if len(backlog) < BATCH:
                 break
         while not subscription.overflowed:
-            for event in await subscription.queue.get():
-                if event.id > sent:
-                    sent = event.id
-                    yield _sse(event)
+            try:
+                async with asyncio.timeout(PING_INTERVAL):
+                    frames = await subscription.queue.get()
+            except TimeoutError:
+                yield b": ping\n\n"
+                continue
+            chunks: list[bytes] = []
+            while True:  # everything queued goes out in one write
+                for frame in frames:
+                    if frame.id > sent:
+                        sent = frame.id
+                        chunks.append(frame.data)
+                try:
+                    frames = subscription.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+            if chunks:
+                yield b"".join(chunks)
     finally:
         feed.unsubscribe(subscription)
 
 
-def _sse(event: Event) -> dict[str, str]:
-    return {"id": str(event.id), "event": event.kind, "data": json.dumps(event_json(event))}
+class EventStreamResponse(StreamingResponse):
+    """Server-Sent Events: never cached, never buffered by a proxy."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, content: AsyncIterator[bytes]) -> None:
+        super().__init__(content, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 async def feed_of(request: Request) -> EventFeed:
@@ -160,38 +203,39 @@ async def feed_of(request: Request) -> EventFeed:
 def _resume_point(last_event_id: str | None, after: int | None) -> int:
     """Last-Event-ID (set by a reconnecting browser) wins over `?after=`."""
     if last_event_id is not None and last_event_id.strip().isdigit():
-        return int(last_event_id)
+        return min(int(last_event_id), MAX_EVENT_ID)
     return after or 0
 
 
 router = APIRouter(tags=["live"])
 
 AfterQuery = Annotated[
-    int | None, Query(ge=0, description="Send events with an id above this one.")
+    int | None,
+    Query(ge=0, le=MAX_EVENT_ID, description="Send events with an id above this one."),
 ]
 LastEventId = Annotated[str | None, Header(description="Set by a reconnecting client.")]
 
 
-@router.get("/api/stream", response_class=EventSourceResponse)
+@router.get("/api/stream", response_class=EventStreamResponse)
 async def stream_all(
     request: Request, after: AfterQuery = None, last_event_id: LastEventId = None
-) -> EventSourceResponse:
+) -> EventStreamResponse:
     """Every run's events as Server-Sent Events; without `after`, only new ones."""
     feed = await feed_of(request)
     deck: Deck = request.app.state.deck
     start = _resume_point(last_event_id, after)
     if start == 0 and last_event_id is None and after is None:
         start = feed.last_id
-    return EventSourceResponse(_stream(deck, feed, None, start), ping=15)
+    return EventStreamResponse(_stream(deck, feed, None, start))
 
 
-@router.get("/api/runs/{run_id}/stream", response_class=EventSourceResponse)
+@router.get("/api/runs/{run_id}/stream", response_class=EventStreamResponse)
 async def stream_run(
     request: Request, run_id: str, after: AfterQuery = None, last_event_id: LastEventId = None
-) -> EventSourceResponse:
+) -> EventStreamResponse:
     """One run's events as Server-Sent Events, from its first event unless told otherwise."""
     deck: Deck = request.app.state.deck
     await deck.get(run_id)  # 404 for an unknown run, before the stream opens
     feed = await feed_of(request)
     start = _resume_point(last_event_id, after)
-    return EventSourceResponse(_stream(deck, feed, run_id, start), ping=15)
+    return EventStreamResponse(_stream(deck, feed, run_id, start))

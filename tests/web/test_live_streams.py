@@ -82,3 +82,26 @@ async def test_global_stream_delivers_new_events_of_every_run_in_commit_order(
     assert [e.id for e in stored] == ids
     assert {e["data"]["run_id"] for e in events} >= {r.id for r in runs}
     assert all(e["data"]["run_id"] != before.id or e["event"] != "run.submitted" for e in events)
+
+
+async def test_many_first_clients_share_one_feed_reader(deck: Deck) -> None:
+    from starlette.requests import Request
+
+    app = _app(deck)
+    scope = {"type": "http", "app": app, "headers": [], "method": "GET", "path": "/"}
+    feeds = await asyncio.gather(*(live.feed_of(Request(scope)) for _ in range(20)))
+    try:
+        assert len({id(f) for f in feeds}) == 1
+        tasks = [t for t in asyncio.all_tasks() if t.get_name() == "agentdeck-event-feed"]
+        assert len(tasks) == 1
+    finally:
+        await feeds[0].stop()
+
+
+def test_a_full_subscription_overflows_without_raising() -> None:
+    subscription = live.Subscription(None)
+    frame = live.Frame(1, "run_x", b"")
+    for _ in range(live.QUEUE_LIMIT):
+        subscription.offer([frame])
+    subscription.offer([frame])  # one more than fits: the client is told to reconnect
+    assert subscription.overflowed
