@@ -14,6 +14,7 @@ milliseconds of CPU per call — too much for thousands of agents at once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import weakref
 from collections.abc import Awaitable
@@ -105,7 +106,13 @@ class AgentRunner:
         return state
 
     async def run(
-        self, ctx: RunContext, agent: str, prompt: str, *, key: str | None = None
+        self,
+        ctx: RunContext,
+        agent: str,
+        prompt: str,
+        *,
+        key: str | None = None,
+        role: str | None = None,
     ) -> AgentReply:
         """Ask `agent` to answer `prompt`, as journaled steps of the run.
 
@@ -113,6 +120,10 @@ class AgentRunner:
         by default the n-th call of an agent in the run is `<agent>:<n>`.
         """
         configured = await self.directory.configured(agent)
+        if role is not None and role != configured.role:
+            # one agent may hold several roles of a workflow: it answers in the one asked
+            spec = configured.spec.model_copy(update={"role": role})
+            configured = dataclasses.replace(configured, spec=spec)
         state = self._state(ctx)
         key = key or state.next_key(configured.name)
         messages: list[ModelMessage] = [
@@ -369,7 +380,7 @@ def _response(record: dict[str, Any]) -> ModelResponse:
 
 
 async def run_agent(
-    ctx: RunContext, agent: str, prompt: str, *, key: str | None = None
+    ctx: RunContext, agent: str, prompt: str, *, key: str | None = None, role: str | None = None
 ) -> AgentReply:
     """Ask `agent` to answer `prompt` as a journaled step of the run; see AgentRunner.run."""
-    return await current_runner().run(ctx, agent, prompt, key=key)
+    return await current_runner().run(ctx, agent, prompt, key=key, role=role)

@@ -27,7 +27,7 @@ from agentdeck.domain.errors import AgentdeckError, LeaseLost
 from agentdeck.domain.retry import NO_RETRY
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
-from agentdeck.workflows.evaluation import EvaluationUnreadable, parse_evaluation
+from agentdeck.workflows.evaluation import parse_evaluation
 
 NAME = "loop"
 AgentName = Annotated[
@@ -184,7 +184,7 @@ async def _stage(
         await ctx.set_progress(**progress)
     try:
         # current_runner().run is run_agent without importing pydantic-ai with this module
-        reply = await current_runner().run(ctx, agent, prompt, key=key)
+        reply = await current_runner().run(ctx, agent, prompt, key=key, role=_ROLE[stage])
     except LeaseLost:
         raise
     except Exception as error:
@@ -194,6 +194,7 @@ async def _stage(
 
 
 _VERB = {Stage.PRODUCING: "produce", Stage.EVALUATING: "evaluate", Stage.REVISING: "revise"}
+_ROLE = {Stage.PRODUCING: "producer", Stage.EVALUATING: "evaluator", Stage.REVISING: "reviser"}
 
 
 def _emit_error(ctx: RunContext, stage: Stage, attempt: int, error: Exception) -> None:
@@ -227,16 +228,7 @@ async def _save_evaluation(
     """
 
     async def save() -> dict[str, Any]:
-        try:
-            evaluation = parse_evaluation(reply.text)
-        except EvaluationUnreadable as error:
-            if reply.simulated and reply.role != "evaluator":
-                raise EvaluationUnreadable(
-                    f"{error}. The offline simulator answers as the agent's own role, and "
-                    f"agent {reply.agent!r} is a {reply.role}: choose an agent whose role is "
-                    "evaluator, or configure a real model"
-                ) from None
-            raise
+        evaluation = parse_evaluation(reply.text)
         passed = evaluation.score >= inputs.pass_threshold
         record = {
             "attempt": attempt,
