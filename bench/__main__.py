@@ -13,17 +13,31 @@ import traceback
 from types import ModuleType
 from typing import Any
 
-from bench import w1_throughput, w2_agent_loop, w3_latency, w4_agents_at_scale, w5_live_stream
+from bench import (
+    w1_throughput,
+    w2_agent_loop,
+    w3_latency,
+    w4_agents_at_scale,
+    w5_browser,
+    w5_live_stream,
+)
 from bench.databases import KINDS, describe
 from bench.harness import log
 from bench.report import emit, summarise
 
 WORKLOADS: dict[str, ModuleType] = {
     m.NAME: m
-    for m in (w1_throughput, w2_agent_loop, w3_latency, w4_agents_at_scale, w5_live_stream)
+    for m in (
+        w1_throughput,
+        w2_agent_loop,
+        w3_latency,
+        w4_agents_at_scale,
+        w5_live_stream,
+        w5_browser,
+    )
 }
 # flags that override the param of the same name, in the workloads that have it
-OVERRIDES = ("runs", "concurrency", "clients", "rate", "seconds", "client_impl")
+OVERRIDES = ("runs", "concurrency", "clients", "rate", "seconds", "client_impl", "events")
 
 
 def main() -> None:
@@ -39,6 +53,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="W5: events per second (default 50)")
     parser.add_argument("--seconds", type=float, help="W5: seconds before the reconnect (20)")
     parser.add_argument("--client-impl", choices=("raw", "httpx"), help="W5: the clients' HTTP")
+    parser.add_argument("--events", type=int, help="W5-browser: live events (default 500)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 

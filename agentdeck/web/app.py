@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 
 from agentdeck import __version__
 from agentdeck.deck import Deck
-from agentdeck.web import errors
+from agentdeck.web import errors, pages
 from agentdeck.web.api import agents, runs, system
 from agentdeck.web.auth import require_token
 from agentdeck.web.dependencies import reject_nul_params
@@ -36,7 +36,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(deck: Deck) -> FastAPI:
-    """The API over `deck`; the caller starts and closes the deck."""
+    """The API and the dashboard over `deck`; the caller starts and closes the deck."""
     app = FastAPI(
         title="agentdeck",
         version=__version__,
@@ -56,6 +56,7 @@ def create_app(deck: Deck) -> FastAPI:
     for router in (runs.router, agents.router, system.router):
         app.include_router(router, dependencies=guarded)
     _include_live(app, guarded)
+    pages.install(app)  # the dashboard: HTML twins of the API's views, and /static
     _name_workflows_in_openapi(app, deck)
     return app
 

@@ -2,7 +2,8 @@
 
 On a loopback address the API may run without a token; bound to any other address it
 must have one (AGENTDECK_TOKEN), and then every request, live streams included, sends
-`Authorization: Bearer <token>`.
+`Authorization: Bearer <token>` — or, for reads only (GET), the session cookie of a
+browser signed in to the dashboard (EventSource cannot send headers).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agentdeck.settings import Settings
 from agentdeck.web.errors import Unauthorized
+from agentdeck.web.sessions import signed_in_by_cookie
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -28,6 +30,8 @@ async def require_token(
     """Let the request through if no token is set, or if it carries the right one."""
     expected = request.app.state.deck.settings.token
     if expected is None:
+        return
+    if credentials is None and signed_in_by_cookie(request):
         return
     given = credentials.credentials if credentials is not None else ""
     # constant time: the comparison must not tell how many leading characters matched

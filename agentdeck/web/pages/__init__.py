@@ -1,0 +1,33 @@
+"""The dashboard: server-rendered pages over the Deck, each with a JSON twin (`?format=json`).
+
+`install(app)` mounts the static files and every page router. A new page area (say, a
+plan's execution page) is one more module here whose router uses templating.PageRoute,
+added to ROUTERS below, plus its entry in templating.NAV.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+from starlette.staticfiles import StaticFiles
+
+from agentdeck.web.dependencies import reject_nul_params
+from agentdeck.web.pages import agents, new_run, overview, run_detail, runs, session, workers
+from agentdeck.web.pages.templating import STATIC
+
+# in this order: /runs/new must come before /runs/{run_id} (the first matching route wins)
+ROUTERS: list[APIRouter] = [
+    session.router,
+    overview.router,
+    runs.router,
+    new_run.router,
+    run_detail.router,
+    agents.router,
+    workers.router,
+]
+
+
+def install(app: FastAPI) -> None:
+    """Serve the pages and /static on `app` (after the API, so /api paths win)."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in ROUTERS:
+        app.include_router(router, dependencies=[Depends(reject_nul_params)])
