@@ -180,12 +180,20 @@ async def _stream(
 
 
 class EventStreamResponse(StreamingResponse):
-    """Server-Sent Events: never cached, never buffered by a proxy."""
+    """Server-Sent Events: never cached, never buffered by a proxy.
 
-    media_type = "text/event-stream"
+    The media type is set per response, not on the class: FastAPI documents a route's
+    error responses with its class's media type, and those bodies are JSON.
+    """
 
-    def __init__(self, content: AsyncIterator[bytes]) -> None:
-        super().__init__(content, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    def __init__(self, content: AsyncIterator[bytes], status_code: int = 200) -> None:
+        # status_code has a default because FastAPI reads it off the signature for OpenAPI
+        super().__init__(
+            content,
+            status_code=status_code,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
 
 async def feed_of(request: Request) -> EventFeed:
