@@ -42,6 +42,7 @@ from agentdeck.store.migrate import upgrade
 from agentdeck.store.notify import notify
 from agentdeck.store.runs import RunFilter
 from agentdeck.store.workers import WorkerRow
+from agentdeck.taskboard import TaskBoard
 
 MAX_PRIORITY = 1000
 MAX_PAGE = 500
@@ -91,6 +92,9 @@ class Deck:
         self.notifier = Notifier()
         self._listener: PgListener | None = None
         self._workers: list[Worker] = []
+        # The tasks of plan runs: the plan workflow writes them (this board is the one
+        # the process's plan runs use), external agents claim them over the API.
+        self.tasks = TaskBoard(self)
 
     # --- life cycle ----------------------------------------------------------
 
@@ -107,6 +111,7 @@ class Deck:
     async def close(self) -> None:
         for worker in list(self._workers):
             await worker.stop()
+        await self.tasks.aclose()
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None

@@ -59,6 +59,29 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long runs may finish before they are released to the queue.",
     )
 
+    task_lease_interval: timedelta = Field(
+        timedelta(seconds=60),
+        description="How long an external agent holds a task it claimed without a heartbeat or "
+        "a progress report; then the task returns to the pool for another agent.",
+    )
+    task_max_lease_expirations: int = Field(
+        3,
+        ge=1,
+        description="A task whose lease expired this many times is blocked for human review "
+        "instead of being offered again.",
+    )
+    external_agent_unreachable_after: timedelta = Field(
+        timedelta(minutes=2),
+        description="An external agent that neither polled nor reported for this long is marked "
+        "unreachable and its tasks return to the pool; keep it above the longest poll wait "
+        "(60 s).",
+    )
+    task_sweep_interval: timedelta = Field(
+        timedelta(seconds=2),
+        description="How often expired task leases, offers nobody picked up and silent external "
+        "agents are looked for.",
+    )
+
     workflow_modules: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Python modules (comma-separated) whose `register(registry)` adds workflows.",
@@ -140,6 +163,9 @@ class Settings(BaseSettings):
         "llm_request_timeout",
         "llm_retry_interval",
         "llm_retry_max_interval",
+        "task_lease_interval",
+        "external_agent_unreachable_after",
+        "task_sweep_interval",
         mode="before",
     )
     @classmethod

@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from bench import (
+    p1_plan,
     w1_throughput,
     w2_agent_loop,
     w3_latency,
@@ -34,6 +35,7 @@ WORKLOADS: dict[str, ModuleType] = {
         w4_agents_at_scale,
         w5_live_stream,
         w5_browser,
+        p1_plan,
     )
 }
 # flags that override the param of the same name, in the workloads that have it

@@ -206,3 +206,81 @@ agents = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 Index("ix_agents_role", agents.c.role)
+
+# --- plan runs: tasks, and the external agents that poll for them --------------------
+
+# One row per task of a plan run, written by the plan workflow (fenced by the run's
+# lease epoch) and by external agents (fenced by the task's own lease). `id` is
+# "<run id>:<task key>"; `revision` counts the workflow's changes, so a replayed run
+# cannot write a change twice; `attempt` counts tries.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(120), primary_key=True),
+    Column("run_id", String(40), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(60), nullable=False),
+    Column("parent_key", String(60)),
+    Column("position", Integer, nullable=False),
+    Column("depth", Integer, nullable=False, server_default="0"),
+    Column("is_group", Boolean, nullable=False, server_default=false()),
+    Column("title", String(300), nullable=False),
+    Column("description", Text),
+    Column("role", String(60), nullable=False),
+    Column("prerequisites", JSONDoc),
+    Column("confidence", Float),
+    Column("needs_review", Boolean, nullable=False, server_default=false()),
+    Column("status", String(20), nullable=False),
+    Column("attempt", Integer, nullable=False, server_default="0"),
+    Column("revision", Integer, nullable=False, server_default="0"),
+    # internal: an agent of this deck inside the run; external: a remote agent polls for it
+    Column("executor", String(20)),
+    # the internal agent's name, or the id of the external agent holding (or last held) it
+    Column("agent", String(200)),
+    # an external agent a person reassigned the task to; others may not take it
+    Column("target_agent", String(40)),
+    Column("inputs", JSONDoc),
+    Column("output", JSONDoc),
+    Column("error", Text),
+    Column("reason", Text),
+    Column("progress", Float),
+    Column("lease_id", String(40)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("lease_expirations", Integer, nullable=False, server_default="0"),
+    # an offered task is not handed out before this time (a retry's backoff)
+    Column("available_at", UTCDateTime),
+    Column("pickup_deadline_at", UTCDateTime),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_tasks_run_id_position", tasks.c.run_id, tasks.c.position)
+Index(
+    "ix_tasks_offered",
+    tasks.c.available_at,
+    postgresql_where=text("status = 'ready'"),
+    sqlite_where=text("status = 'ready'"),
+)
+Index(
+    "ix_tasks_leased",
+    tasks.c.lease_expires_at,
+    postgresql_where=text("status IN ('assigned', 'running')"),
+    sqlite_where=text("status IN ('assigned', 'running')"),
+)
+Index("ix_tasks_agent", tasks.c.agent)
+
+# Remote programs that poll for tasks over HTTP; only a sha256 of the token is kept.
+external_agents = Table(
+    "external_agents",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("description", Text),
+    Column("capabilities", JSONDoc, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)

@@ -7,12 +7,13 @@ register(registry)  # adds every built-in workflow: loop
 from __future__ import annotations
 
 from agentdeck.engine.registry import Registry
-from agentdeck.workflows import loop
+from agentdeck.workflows import loop, plan
 
 
 def register(registry: Registry) -> None:
     """Add every built-in workflow to `registry`."""
     loop.register(registry)
+    plan.register(registry)
 
 
 __all__ = ["register"]
