@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agentdeck.domain.plans import InvalidPlan, Plan, PlanTask, check_plan
+from agentdeck.domain.plans import InvalidPlan, Plan, PlanTask, TaskGraph, check_plan
 from agentdeck.domain.tasks import Resolution, TaskStatus, group_status
 from agentdeck.store.external_agents import ExternalAgentRow
 from agentdeck.store.tasks import TaskRow
@@ -126,7 +126,19 @@ def task_views(run_id: str, rows: list[TaskRow]) -> TasksOut:
 
 
 def _layers(rows: list[TaskRow], children: dict[str, list[TaskRow]]) -> dict[str, int]:
-    """Each task's layer, from the plan the rows were made of."""
+    graph = graph_of(rows, children)
+    return graph.layers() if graph is not None else {}
+
+
+def graph_of(
+    rows: list[TaskRow], children: dict[str, list[TaskRow]] | None = None
+) -> TaskGraph | None:
+    """The task graph the rows were made of (None for an older, laxer plan)."""
+    if children is None:
+        children = {}
+        for row in rows:
+            if row.parent_key is not None:
+                children.setdefault(row.parent_key, []).append(row)
 
     def task(row: TaskRow) -> PlanTask:
         return PlanTask(
@@ -138,11 +150,11 @@ def _layers(rows: list[TaskRow], children: dict[str, list[TaskRow]]) -> dict[str
 
     roots = [task(r) for r in rows if r.parent_key is None]
     if not roots:
-        return {}
+        return None
     try:
-        return check_plan(Plan(tasks=roots)).layers()
-    except InvalidPlan:  # rows of an older, laxer plan: no layers rather than no page
-        return {}
+        return check_plan(Plan(tasks=roots))
+    except InvalidPlan:  # no graph rather than no page
+        return None
 
 
 class ResolveIn(BaseModel):

@@ -677,6 +677,7 @@ class Execution:
             "lease_expires_at": None,
             "progress": None,
             "pickup_deadline_at": None,
+            "lease_expirations": 0,  # a new attempt: its leases are counted afresh
         }
         if leaf.executor == Executor.EXTERNAL:
             deadline = available + timedelta(seconds=self.policy.pickup_timeout)

@@ -50,16 +50,20 @@ async def work_until_done(
             if (await deck.get(run_id)).status in ("succeeded", "failed", "cancelled"):
                 return
             continue
-        assert (
-            await agent.report(work, "progress", progress=0.5, message="half")
-        ).status_code == 200
-        assert (await agent.report(work, "heartbeat")).status_code == 200
+        # a slow machine may let a 1 s lease expire: then every report is refused (409), the
+        # task goes to another agent, and this one drops it, as the protocol says
+        statuses = [
+            (await agent.report(work, "progress", progress=0.5, message="half")).status_code,
+            (await agent.report(work, "heartbeat")).status_code,
+        ]
         prerequisites = [p["id"] for p in work["inputs"]["prerequisites"]]
         output = f"{work['task']['key']} by {agent.name} after {','.join(prerequisites)}"
         done = await agent.report(work, "completed", output=output)
-        assert done.status_code == 200, done.text
-        assert done.json()["status"] == "completed"
-        accepted.append((work["task"]["key"], agent.name))
+        statuses.append(done.status_code)
+        assert set(statuses) <= {200, 409}, done.text
+        if done.status_code == 200:
+            assert done.json()["status"] == "completed"
+            accepted.append((work["task"]["key"], agent.name))
 
 
 async def test_several_agents_share_the_tasks_and_none_is_done_twice(
@@ -89,7 +93,8 @@ async def test_several_agents_share_the_tasks_and_none_is_done_twice(
     assert third["output"]["text"].endswith("after L1-0,L1-1,L1-2,L1-3,L1-4")
     assert third["layer"] == 2
     kinds = Counter(e.kind for e in await deck.events(run_id))
-    assert kinds["task.claimed"] == kinds["task.completed"] == kinds["task.progress"] == 15
+    assert kinds["task.completed"] == 15
+    assert kinds["task.claimed"] == 15 + kinds["task.returned"]
 
 
 async def test_an_expired_lease_returns_the_task_and_the_old_holder_is_refused(

@@ -11,7 +11,16 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.staticfiles import StaticFiles
 
 from agentdeck.web.dependencies import reject_nul_params
-from agentdeck.web.pages import agents, new_run, overview, run_detail, runs, session, workers
+from agentdeck.web.pages import (
+    agents,
+    execution,
+    new_run,
+    overview,
+    run_detail,
+    runs,
+    session,
+    workers,
+)
 from agentdeck.web.pages.templating import STATIC
 
 # in this order: /runs/new must come before /runs/{run_id} (the first matching route wins)
@@ -20,6 +29,7 @@ ROUTERS: list[APIRouter] = [
     overview.router,
     runs.router,
     new_run.router,
+    execution.router,  # before agents: /agents/external is not an agent named "external"
     run_detail.router,
     agents.router,
     workers.router,
