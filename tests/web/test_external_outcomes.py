@@ -20,7 +20,8 @@ GATE = "human review"
 
 @pytest.fixture
 def settings() -> dict[str, Any]:
-    return {}
+    """Leases long enough that a loaded machine does not let them expire mid-test."""
+    return {"task_lease_interval": timedelta(seconds=10)}
 
 
 @pytest.fixture
