@@ -52,7 +52,7 @@ def _open(url: str) -> tuple[Deck, Registry]:
 async def _bare(deck: Deck, agent: str, calls: int, lanes: int) -> tuple[float, float]:
     """(wall, cpu) seconds for `calls` bare `model.request` calls in `lanes` lanes."""
     configured = await deck.agents.configured(agent)
-    model = deck.agents.factory.simulator(configured.role)
+    model = deck.llm.factory.simulator(configured.role)
     params = ModelRequestParameters()
 
     async def lane(n: int) -> None:
@@ -108,7 +108,7 @@ async def _layer(
     deck: Deck, registry: Registry, agent: str, calls: int, lanes: int
 ) -> tuple[float, float]:
     """Each call through the agent layer: `AgentRunner.run`."""
-    runner = deck.agents.runner
+    runner = deck.llm.runner
 
     async def call(ctx: RunContext, i: int) -> object:
         return await runner.run(ctx, agent, PROMPT, key=f"c{i}")
@@ -121,7 +121,7 @@ async def _floor(
 ) -> tuple[float, float]:
     """Each call as the least any journaled call costs: a bare step with its usage row."""
     configured = await deck.agents.configured(agent)
-    model = deck.agents.factory.simulator(configured.role)
+    model = deck.llm.factory.simulator(configured.role)
     params = ModelRequestParameters()
     row = [Usage(agent, "simulator", "simulator", 1, 1, 0, Decimal(0))]
 
@@ -150,7 +150,7 @@ async def _one(db: str, params: dict[str, Any], lanes: int) -> dict[str, float]:
         deck, registry = _open(url)
         try:
             await start_deck(deck)
-            deck.agents.warm()
+            deck.llm.warm()
             await _bare(deck, agent, 200, lanes)  # warm up
             bare = await _bare(deck, agent, calls, lanes)
             floor = await _floor(deck, registry, agent, calls, lanes)

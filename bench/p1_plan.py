@@ -94,7 +94,7 @@ async def measure(db: str, params: dict[str, Any]) -> dict[str, float]:
         with fresh_database(db) as url:
             deck = _deck(url, Path(folder), params)
             try:
-                deck.agents.warm()
+                deck.llm.warm()
                 await start_deck(deck)
                 await deck.worker().start()
                 inputs = {"plan": one, "dispatch": "internal", "max_parallel": params["slots"]}
@@ -121,7 +121,7 @@ async def measure(db: str, params: dict[str, Any]) -> dict[str, float]:
         with fresh_database(db) as url:
             deck = _deck(url, Path(folder), params)
             try:
-                deck.agents.warm()
+                deck.llm.warm()
                 await start_deck(deck)
                 await deck.worker().start()
                 inputs = {"plan": many, "dispatch": "internal", "max_parallel": params["run_slots"]}

@@ -109,7 +109,7 @@ async def measure(db: str, params: dict[str, Any]) -> dict[str, float]:
         deck = open_deck(url, latency)
         try:
             await start_deck(deck)
-            deck.agents.warm()
+            deck.llm.warm()
             await deck.worker(params["concurrency"]).start()
             await asyncio.sleep(0.2)  # let the worker settle into waiting for a wake-up
             batch = submissions(n, params["pass_threshold"])

@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from agentdeck.agents.current import current_runner, install_runner
 from agentdeck.agents.loading import AgentConfigError, load_agents_file
 from agentdeck.agents.reply import AgentReply
+from agentdeck.agents.runner_handle import RUNNER, runner_of
 from agentdeck.agents.skills import Skill, SkillLibrary
 from agentdeck.agents.spec import ROLES, AgentSpec, ConfiguredAgent, configure
 from agentdeck.agents.tools import ToolRegistry, default_tools
@@ -37,6 +37,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ROLES",
+    "RUNNER",
     "AgentConfigError",
     "AgentReply",
     "AgentRunner",
@@ -47,9 +48,8 @@ __all__ = [
     "SkillLibrary",
     "ToolRegistry",
     "configure",
-    "current_runner",
     "default_tools",
-    "install_runner",
     "load_agents_file",
     "run_agent",
+    "runner_of",
 ]

@@ -36,8 +36,8 @@ from pydantic_ai.models import ModelRequestParameters
 from pydantic_core import to_jsonable_python
 
 from agentdeck.agents.budget import BudgetLedger
-from agentdeck.agents.current import current_runner
 from agentdeck.agents.reply import AgentReply, reply_from_records
+from agentdeck.agents.runner_handle import runner_of
 from agentdeck.agents.spec import ConfiguredAgent
 from agentdeck.agents.tools import ToolRegistry, default_tools
 from agentdeck.domain.errors import AgentdeckError
@@ -383,4 +383,4 @@ async def run_agent(
     ctx: RunContext, agent: str, prompt: str, *, key: str | None = None, role: str | None = None
 ) -> AgentReply:
     """Ask `agent` to answer `prompt` as a journaled step of the run; see AgentRunner.run."""
-    return await current_runner().run(ctx, agent, prompt, key=key, role=role)
+    return await runner_of(ctx).run(ctx, agent, prompt, key=key, role=role)

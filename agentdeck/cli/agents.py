@@ -10,14 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agentdeck.agents.loading import load_agents_file
-from agentdeck.agents.skills import SkillLibrary
-from agentdeck.agents.tools import default_tools
-from agentdeck.catalog import agent_json
 from agentdeck.cli.runtime import with_deck
 from agentdeck.deck import Deck
+from agentdeck.deck.agents import agent_json, check_agents_file
 from agentdeck.domain.errors import AgentdeckError
-from agentdeck.llm.config import LLMConfig
 from agentdeck.settings import Settings
 
 agents_app = typer.Typer(
@@ -43,7 +39,7 @@ def list_agents(
             (u.skill.name, u.skill.title, ", ".join(u.agents))
             for u in await deck.agents.skill_uses()
         ]
-        return agents, uses, deck.agents.llm_status()
+        return agents, uses, deck.llm.status()
 
     agents, uses, status = with_deck(read)
     if as_json:
@@ -75,13 +71,7 @@ def check(file: Annotated[Path, typer.Argument(help="The agents.yaml to validate
     """Validate an agents file without starting anything: exit 0 if usable, 1 if not."""
     settings = Settings()
     try:
-        llm = LLMConfig.from_settings(settings)
-        specs = load_agents_file(
-            file,
-            skills=SkillLibrary.with_custom(settings.skills_dir),
-            tools=default_tools,
-            endpoints=list(llm.endpoints),
-        )
+        specs = check_agents_file(file, settings)
     except AgentdeckError as error:
         errors.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None

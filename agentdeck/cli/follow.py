@@ -23,7 +23,7 @@ from rich.text import Text
 from agentdeck.cli.remote import RemoteDeck, RemoteError
 from agentdeck.deck import Deck
 from agentdeck.domain.runs import FINISHED, Run
-from agentdeck.engine.notifier import Topic
+from agentdeck.domain.topics import Topic
 
 REFRESH_INTERVAL = 0.25  # seconds between redraws of the elapsed time
 REMOTE_POLL_INTERVAL = 1.0  # seconds between reads of a remote run

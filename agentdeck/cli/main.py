@@ -14,9 +14,8 @@ from agentdeck.cli.agents import agents_app
 from agentdeck.cli.run import run_command
 from agentdeck.cli.runs import runs_app
 from agentdeck.cli.runtime import configure_logging, open_deck_or_exit, run_until_signalled
+from agentdeck.deck import upgrade_database
 from agentdeck.settings import Settings
-from agentdeck.store.database import Database
-from agentdeck.store.migrate import upgrade
 
 app = typer.Typer(help="Run, watch and steer AI-agent workflows.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -37,10 +36,8 @@ def version() -> None:
 def db_upgrade() -> None:
     """Apply every migration to the configured database."""
     settings = Settings()
-    db = Database(settings.resolved_database_url())
-    upgrade(db.engine)
-    db.dispose()
-    console.print(f"database at [bold]{db.url.split('@')[-1]}[/] is up to date")
+    url = upgrade_database(settings)
+    console.print(f"database at [bold]{url.split('@')[-1]}[/] is up to date")
 
 
 @app.command()
@@ -53,7 +50,7 @@ def worker(
 
     async def main(stop: asyncio.Event) -> None:
         deck = open_deck_or_exit()
-        deck.agents.warm()  # load the model layer now, not during the first run's call
+        deck.llm.warm()  # load the model layer now, not during the first run's call
         await deck.start()
         worker = deck.worker(concurrency)
         await worker.start()
@@ -128,8 +125,8 @@ def _serve(
         if settings.token is not None:
             console.print("API token required (AGENTDECK_TOKEN)")
         if running is not None:
-            console.print(deck.agents.llm_status(), highlight=False)
-            deck.agents.warm()  # load the LLM layer now, not at the first agent call
+            console.print(deck.llm.status(), highlight=False)
+            deck.llm.warm()  # load the LLM layer now, not at the first agent call
         await asyncio.wait(
             [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
         )

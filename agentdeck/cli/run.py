@@ -24,10 +24,9 @@ from agentdeck import workflows
 from agentdeck.cli.follow import Display, RunView, follow_local, follow_remote
 from agentdeck.cli.remote import RemoteDeck
 from agentdeck.cli.runtime import open_deck
-from agentdeck.deck import Deck
+from agentdeck.deck import Deck, Registry, Workflow
 from agentdeck.domain.errors import AgentdeckError, InvalidInput
 from agentdeck.domain.runs import Run
-from agentdeck.engine.registry import Registry, Workflow
 
 console = Console()
 AGENT_KIND = "x-agentdeck-kind"
@@ -240,8 +239,8 @@ async def _local(request: RunRequest, follow: bool, worker: bool | None, as_json
                 "(start `agentdeck up` or `agentdeck worker` to run them elsewhere)",
                 style="dim",
             )
-            console.print(deck.agents.llm_status(), style="dim", highlight=False)
-            deck.agents.warm()
+            console.print(deck.llm.status(), style="dim", highlight=False)
+            deck.llm.warm()
             local_worker = deck.worker()
             await local_worker.start()
         try:

@@ -17,7 +17,7 @@ from agentdeck.cli.remote import RemoteDeck
 from agentdeck.cli.run import ServerOption, TokenOption
 from agentdeck.cli.runtime import with_deck
 from agentdeck.domain.errors import AgentdeckError
-from agentdeck.store.runs import RunFilter
+from agentdeck.domain.runs import RunFilter
 
 runs_app = typer.Typer(help="List and steer runs.", no_args_is_help=True)
 console = Console()

@@ -14,9 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from agentdeck import workflows
-from agentdeck.deck import Deck
+from agentdeck.deck import Deck, Registry
 from agentdeck.domain.errors import AgentdeckError
-from agentdeck.engine.registry import Registry
 from agentdeck.settings import Settings
 
 T = TypeVar("T")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+MAX_EVENT_ID = 2**63 - 1  # BIGINT: a larger id would overflow a query parameter
+
 
 class EventKind(StrEnum):
     SUBMITTED = "run.submitted"

@@ -164,3 +164,14 @@ class Artifact:
     attempt: int | None
     size: int
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """What `list_runs` narrows to; every field is optional."""
+
+    statuses: tuple[str, ...] = ()
+    workflow: str | None = None
+    agent: str | None = None
+    retry_of: str | None = None
+    text: str | None = None

@@ -14,10 +14,17 @@ even be declared.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from agentdeck.domain.errors import IllegalTransition
+
+# The signal a plan run reads its tasks' news from: external agents' reports and
+# people's resolutions of blocked tasks.
+INBOX = "plan.tasks"
+# The gate a plan run waits at when only people can move its blocked tasks on.
+REVIEW_GATE = "human review"
 
 
 class TaskStatus(StrEnum):
@@ -218,3 +225,42 @@ class TaskWrite:
     revision: int
     values: dict[str, Any] = field(default_factory=dict)
     event: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """A stored task."""
+
+    id: str
+    run_id: str
+    key: str
+    parent_key: str | None
+    position: int
+    depth: int
+    is_group: bool
+    title: str
+    description: str | None
+    role: str
+    prerequisites: list[str] | None
+    confidence: float | None
+    needs_review: bool
+    status: str
+    attempt: int
+    revision: int
+    executor: str | None
+    agent: str | None
+    target_agent: str | None
+    inputs: Any
+    output: Any
+    error: str | None
+    reason: str | None
+    progress: float | None
+    lease_id: str | None
+    lease_expires_at: datetime | None
+    lease_expirations: int
+    available_at: datetime | None
+    pickup_deadline_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    created_at: datetime
+    updated_at: datetime

@@ -18,6 +18,8 @@ from agentdeck.domain.ids import new_id
 from agentdeck.domain.retry import RetryPolicy
 from agentdeck.domain.runs import Claim, RunStatus, Step, WaitKind
 from agentdeck.engine.notifier import Topic
+from agentdeck.engine.services import Services
+from agentdeck.engine.tasks import RunTasks
 from agentdeck.engine.writer import JournalWriter, Write
 from agentdeck.store import journal as journal_queries
 from agentdeck.store.database import Database
@@ -103,12 +105,15 @@ class RunContext:
         writer: JournalWriter,
         db: Database,
         clock: Clock,
+        services: Services | None = None,
     ) -> None:
         self.run = run
         self._journal = journal
         self._writer = writer
         self._db = db
         self._clock = clock
+        self.services = services or Services()
+        self.tasks = RunTasks(run, writer, db)
         self._seen: set[str] = set()
         self._counters: dict[str, int] = {}
         self.pause_requested = run.pause_requested_at is not None

@@ -6,31 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from enum import StrEnum
 
+from agentdeck.domain.topics import Listener, Topic, parse_payload, payload
 from agentdeck.store.notify import ListenConnection
 
 log = logging.getLogger(__name__)
-
-
-class Topic(StrEnum):
-    READY = "ready"  # runs became claimable
-    CANCEL = "cancel"  # a person asked a running run to stop now
-    PAUSE = "pause"  # a person asked a running run to park after its current step
-    FINISHED = "finished"  # a run reached a finished or waiting state
-    EVENT = "event"  # a run recorded events
-
-
-Listener = Callable[[Topic, str | None], None]
-
-
-def payload(topic: Topic, run_id: str | None = None) -> str:
-    return f"{topic}:{run_id}" if run_id else topic.value
-
-
-def parse_payload(text: str) -> tuple[Topic, str | None]:
-    topic, _, run_id = text.partition(":")
-    return Topic(topic), run_id or None
 
 
 class Notifier:
@@ -97,3 +77,6 @@ class PgListener:
                     await conn.close()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+__all__ = ["Listener", "Notifier", "PgListener", "Topic", "parse_payload", "payload"]

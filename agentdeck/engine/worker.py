@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -24,6 +25,7 @@ from agentdeck.engine.context import RunContext, Suspend, to_json
 from agentdeck.engine.notifier import Notifier, Topic
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.rescuer import Rescuer
+from agentdeck.engine.services import Services
 from agentdeck.engine.writer import JournalWriter, Write, finished_values
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
@@ -61,6 +63,9 @@ class Worker:
         notifier: Notifier,
         clock: Clock,
         config: WorkerConfig,
+        *,
+        services: Services | None = None,
+        on_task_writes: Callable[[bool], None] | None = None,
     ) -> None:
         self.id = f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
         self.config = config
@@ -68,7 +73,8 @@ class Worker:
         self._registry = registry
         self._notifier = notifier
         self._clock = clock
-        self._writer = JournalWriter(db, notifier, clock, self.id)
+        self._services = services or Services()
+        self._writer = JournalWriter(db, notifier, clock, self.id, on_task_writes)
         self._rescuer = Rescuer(db, notifier, clock, config.worker_lost_after)
         self._active: dict[str, asyncio.Task[None]] = {}
         self._contexts: dict[str, RunContext] = {}
@@ -253,7 +259,7 @@ class Worker:
             self._notifier.publish(Topic.EVENT)  # each claim recorded a run.started event
         self.claimed += len(claimed)
         for run, steps in claimed:
-            context = RunContext(run, steps, self._writer, self._db, self._clock)
+            context = RunContext(run, steps, self._writer, self._db, self._clock, self._services)
             self._contexts[run.id] = context
             self._active[run.id] = asyncio.create_task(self._execute(context), name=run.id)
 

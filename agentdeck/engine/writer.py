@@ -1,4 +1,11 @@
-"""Group commit: every write of a worker's runs, batched into one fenced transaction."""
+"""Group commit: every write of a worker's runs, batched into one fenced transaction.
+
+This is the one fenced writer: steps, events, artifacts, usage, run changes and the
+tasks of plan runs are all written here, and only while (run, worker, epoch) still
+hold the run's lease. A task change lands only where the row is where its move starts
+and has seen fewer of the workflow's changes (see TaskWrite), and its event is recorded
+only if it landed: a replayed run repeats its changes without doubling anything.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +22,11 @@ from sqlalchemy import Connection
 from agentdeck.clock import Clock
 from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.runs import RunStatus
+from agentdeck.domain.tasks import Executor, TaskStatus, TaskWrite
 from agentdeck.engine.notifier import Notifier, Topic, payload
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
+from agentdeck.store import tasks as task_queries
 from agentdeck.store.database import Database
 from agentdeck.store.notify import notify
 from agentdeck.store.runs import Lease
@@ -40,6 +49,9 @@ class Write:
     # instead of parking it, so a signal racing the suspend is never lost
     unless_signal: tuple[str, int] | None = None
     notify: list[Topic] = field(default_factory=list)
+    # the run's tasks (plan runs): rows to create, then guarded changes
+    task_rows: list[dict[str, Any]] = field(default_factory=list)
+    task_writes: list[TaskWrite] = field(default_factory=list)
 
 
 @dataclass
@@ -62,11 +74,21 @@ class JournalWriter:
     are filled in the next transaction, with no commit of their own.
     """
 
-    def __init__(self, db: Database, notifier: Notifier, clock: Clock, worker_id: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        notifier: Notifier,
+        clock: Clock,
+        worker_id: str,
+        on_task_writes: Callable[[bool], None] | None = None,
+    ) -> None:
         self._db = db
         self._notifier = notifier
         self._clock = clock
         self._worker_id = worker_id
+        # called after a batch that changed tasks; True when it offered some to external
+        # agents (whose long polls in this process then look again)
+        self._on_task_writes = on_task_writes
         self._pending: list[tuple[Item, asyncio.Future[Any]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -129,17 +151,20 @@ class JournalWriter:
     async def _commit(self, batch: list[tuple[Item, asyncio.Future[Any]]]) -> None:
         """Apply a batch in one transaction and settle its futures; raises if it failed."""
         items = [item for item, _ in batch]
+        tasks = _TaskOutcome()
         try:
-            outcome = await self._db.write(partial(self._apply_items, items=items))
+            outcome = await self._db.write(partial(self._apply_items, items=items, tasks=tasks))
         except Exception as error:
             if len(batch) == 1 and not batch[0][1].done():
                 batch[0][1].set_exception(error)
             raise
         self.batches += 1
-        if any(
+        if tasks.events or any(
             isinstance(i, Write) and i.events and o for i, o in zip(items, outcome, strict=True)
         ):
             self._notifier.publish(Topic.EVENT)
+        if tasks.changed and self._on_task_writes is not None:
+            self._on_task_writes(tasks.offers)
         for (item, future), result in zip(batch, outcome, strict=True):
             if isinstance(item, Write):
                 for topic in item.notify if result else ():
@@ -153,12 +178,14 @@ class JournalWriter:
             else:
                 future.set_result(result)
 
-    def _apply_items(self, conn: Connection, items: list[Item]) -> list[Any]:
+    def _apply_items(self, conn: Connection, items: list[Item], tasks: _TaskOutcome) -> list[Any]:
         writes = [i for i in items if isinstance(i, Write)]
-        held = iter(self._apply(conn, writes) if writes else [])
+        held = iter(self._apply(conn, writes, tasks) if writes else [])
         return [next(held) if isinstance(i, Write) else i.fn(conn) for i in items]
 
-    def _apply(self, conn: Connection, writes: list[Write]) -> list[Lease | None]:
+    def _apply(
+        self, conn: Connection, writes: list[Write], tasks: _TaskOutcome
+    ) -> list[Lease | None]:
         now = self._clock.now()
         leases = run_queries.lock_leases(conn, {w.run_id for w in writes})
         held: list[Lease | None] = []
@@ -179,7 +206,6 @@ class JournalWriter:
                 continue
             held.append(lease)
             steps += write.steps
-            events += [{"run_id": write.run_id, "created_at": now, **e} for e in write.events]
             artifacts += write.artifacts
             usage += [{"run_id": write.run_id, "created_at": now, **u} for u in write.usage]
             notes += [payload(t, write.run_id) for t in write.notify]
@@ -187,6 +213,11 @@ class JournalWriter:
         journal.insert_artifacts(conn, artifacts)
         journal.insert_usage(conn, usage)
         run_queries.add_usage_totals(conn, _totals(usage))
+        held_writes = [w for w, lease in zip(writes, held, strict=True) if lease is not None]
+        task_events = _apply_tasks(conn, held_writes, now, tasks)
+        for index, write in enumerate(held_writes):  # in the order the runs wrote them
+            events += [{"run_id": write.run_id, "created_at": now, **e} for e in write.events]
+            events += task_events.get(index, [])
         updates = []
         for write, lease in zip(writes, held, strict=True):
             if lease is None or write.run_values is None:
@@ -199,8 +230,45 @@ class JournalWriter:
             updates.append((write.run_id, write.epoch, values))
         run_queries.update_held_many(conn, self._worker_id, updates)
         journal.insert_events(conn, events)
+        if tasks.offers and not events:
+            notes.append(payload(Topic.EVENT))  # external agents' long polls elsewhere wake on it
         notify(conn, notes)
         return held
+
+
+@dataclass
+class _TaskOutcome:
+    """What a batch did to tasks, for the wake-ups after its commit."""
+
+    changed: bool = False
+    events: int = 0
+    offers: bool = False
+
+
+def _apply_tasks(
+    conn: Connection, writes: list[Write], now: Any, outcome: _TaskOutcome
+) -> dict[int, list[dict[str, Any]]]:
+    """Create and change the tasks of runs whose lease held.
+
+    Returns the events of the changes that landed, by the index of their write.
+    """
+    changes: list[tuple[int, str, TaskWrite]] = []
+    for index, write in enumerate(writes):
+        task_queries.insert_tasks(conn, write.task_rows)
+        changes += [(index, write.run_id, w) for w in write.task_writes]
+        outcome.changed = outcome.changed or bool(write.task_rows or write.task_writes)
+    landed = task_queries.apply_writes(conn, [w for _, _, w in changes], now)
+    events: dict[int, list[dict[str, Any]]] = {}
+    for (index, run_id, change), ok in zip(changes, landed, strict=True):
+        if not ok:
+            continue
+        if change.event is not None:
+            event = {"run_id": run_id, "created_at": now, **change.event}
+            events.setdefault(index, []).append(event)
+            outcome.events += 1
+        external = change.values.get("executor") == Executor.EXTERNAL
+        outcome.offers = outcome.offers or (change.move.target == TaskStatus.READY and external)
+    return events
 
 
 def finished_values(status: RunStatus, now: Any, **values: Any) -> dict[str, Any]:

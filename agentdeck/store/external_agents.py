@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, select, update
 
+from agentdeck.domain.external_agents import ExternalAgentRow
 from agentdeck.store.schema import external_agents
-
-
-@dataclass(frozen=True, slots=True)
-class ExternalAgentRow:
-    """A registered external agent (its token is stored only as a hash)."""
-
-    id: str
-    name: str
-    description: str | None
-    capabilities: list[str]
-    token_hash: str
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    last_seen_at: datetime | None
-    revoked_at: datetime | None
 
 
 def _agent(row: Row[Any]) -> ExternalAgentRow:

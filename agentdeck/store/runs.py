@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from agentdeck.domain.runs import Claim, Run, RunStatus, WaitKind
+from agentdeck.domain.runs import Claim, Run, RunFilter, RunStatus, WaitKind
 from agentdeck.store.schema import runs
 from agentdeck.store.types import UTCDateTime
 
@@ -101,17 +101,6 @@ def find_by_idempotency_keys(conn: Connection, keys: Sequence[str]) -> dict[str,
         return {}
     rows = conn.execute(select(runs).where(runs.c.idempotency_key.in_(keys)))
     return {r.idempotency_key: _run(r) for r in rows}
-
-
-@dataclass(frozen=True)
-class RunFilter:
-    """What `list_runs` narrows to; every field is optional."""
-
-    statuses: tuple[str, ...] = ()
-    workflow: str | None = None
-    agent: str | None = None
-    retry_of: str | None = None
-    text: str | None = None
 
 
 def list_runs(

@@ -7,7 +7,6 @@ Every change is a guarded UPDATE naming the states it may start from, so two wri
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,51 +25,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from agentdeck.domain.runs import RunStatus
-from agentdeck.domain.tasks import LEASED, Executor, Move, TaskStatus, TaskWrite
+from agentdeck.domain.tasks import LEASED, Executor, Move, TaskRow, TaskStatus, TaskWrite
 from agentdeck.store.schema import runs, signals, steps, tasks
 
 # a run in one of these states may hand its tasks out (not paused, not finished)
 ACTIVE_RUN = (RunStatus.QUEUED.value, RunStatus.RUNNING.value, RunStatus.WAITING.value)
 OPEN = [s.value for s in TaskStatus if not s.finished]  # failed tasks stay failed
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRow:
-    """A stored task."""
-
-    id: str
-    run_id: str
-    key: str
-    parent_key: str | None
-    position: int
-    depth: int
-    is_group: bool
-    title: str
-    description: str | None
-    role: str
-    prerequisites: list[str] | None
-    confidence: float | None
-    needs_review: bool
-    status: str
-    attempt: int
-    revision: int
-    executor: str | None
-    agent: str | None
-    target_agent: str | None
-    inputs: Any
-    output: Any
-    error: str | None
-    reason: str | None
-    progress: float | None
-    lease_id: str | None
-    lease_expires_at: datetime | None
-    lease_expirations: int
-    available_at: datetime | None
-    pickup_deadline_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
 
 
 def _task(row: Row[Any]) -> TaskRow:

@@ -6,7 +6,6 @@ unknown, so a total is never shown as complete when it is not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,35 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, Date, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from agentdeck.domain.usage import UsageTotal
 from agentdeck.store.schema import usage
-
-
-@dataclass(frozen=True, slots=True)
-class UsageTotal:
-    """Calls, tokens and cost of one group (a run, an agent, a day...)."""
-
-    key: str | None
-    calls: int
-    input_tokens: int
-    output_tokens: int
-    cached_tokens: int
-    cost_usd: Decimal
-    unpriced_calls: int
-
-    @property
-    def cost_known(self) -> bool:
-        return self.unpriced_calls == 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "calls": self.calls,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cached_tokens": self.cached_tokens,
-            "cost_usd": f"{self.cost_usd:f}",
-            "unpriced_calls": self.unpriced_calls,
-        }
 
 
 def _totals(key: ColumnElement[Any] | None) -> list[ColumnElement[Any]]:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from agentdeck.domain.workers import WorkerRow
 from agentdeck.store.schema import workers
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerRow:
-    id: str
-    hostname: str
-    pid: int
-    concurrency: int
-    status: str
-    version: str
-    started_at: datetime
-    heartbeat_at: datetime
-    stopped_at: datetime | None
 
 
 def register(conn: Connection, row: dict[str, Any]) -> None:

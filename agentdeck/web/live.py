@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 
 from agentdeck.deck import MAX_EVENT_ID, Deck
 from agentdeck.domain.runs import Event
-from agentdeck.engine.notifier import Topic
+from agentdeck.domain.topics import Topic
 
 BATCH = 1000
 QUEUE_LIMIT = 1000  # batches; a client this far behind is dropped and reconnects

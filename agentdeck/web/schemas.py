@@ -10,12 +10,11 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from agentdeck.agents.spec import ConfiguredAgent
-from agentdeck.deck import MAX_PRIORITY
+from agentdeck.deck import MAX_PRIORITY, Workflow
+from agentdeck.deck.agents import ConfiguredAgent
 from agentdeck.domain.gates import GateDecision
 from agentdeck.domain.runs import Artifact, Event, Run, RunStatus, Step, WaitKind
-from agentdeck.engine.registry import Workflow
-from agentdeck.store.workers import WorkerRow
+from agentdeck.domain.workers import WorkerRow
 
 T = TypeVar("T")
 WorkerStatus = Literal["alive", "stopped", "lost"]

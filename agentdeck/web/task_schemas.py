@@ -11,10 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agentdeck.domain.external_agents import ExternalAgentRow
 from agentdeck.domain.plans import InvalidPlan, Plan, PlanTask, TaskGraph, check_plan
-from agentdeck.domain.tasks import Resolution, TaskStatus, group_status
-from agentdeck.store.external_agents import ExternalAgentRow
-from agentdeck.store.tasks import TaskRow
+from agentdeck.domain.tasks import Resolution, TaskRow, TaskStatus, group_status
 from agentdeck.web.schemas import reject_nul
 
 

@@ -112,7 +112,7 @@ async def test_a_stored_agent_answers_in_a_run(make_deck: DeckMaker, registry: R
 
     @registry.workflow("judge")
     async def judge(ctx: RunContext, inputs: dict[str, Any]) -> Any:
-        reply = await deck.agents.runner.run(ctx, "critic", "Draft: attempt 2 of the essay")
+        reply = await deck.llm.runner.run(ctx, "critic", "Draft: attempt 2 of the essay")
         return reply.json()
 
     run = await deck.submit("judge", {})

@@ -41,7 +41,7 @@ async def test_the_shipped_loop_agents_pass_within_a_few_attempts_offline(
     make_deck: DeckMaker, registry: Registry, threshold: float, passes_on: int | None
 ) -> None:
     deck = make_deck()
-    assert deck.agents.runner.offline
+    assert deck.llm.runner.offline
     register_loop(registry, threshold)
     run = await deck.submit("loop", {"topic": "why durable execution matters"})
     await drain(deck)
@@ -66,7 +66,7 @@ async def test_tool_calls_are_journaled_steps_and_are_not_repeated_on_resume(
 
     @registry.workflow("count")
     async def count(ctx: RunContext, inputs: dict[str, Any]) -> Any:
-        reply = await deck.agents.runner.run(ctx, "counter", "count the words here", key="c")
+        reply = await deck.llm.runner.run(ctx, "counter", "count the words here", key="c")
         await ctx.wait_for_gate("go")
         return {"text": reply.text, "steps": reply.steps}
 
@@ -86,7 +86,7 @@ async def test_tool_calls_are_journaled_steps_and_are_not_repeated_on_resume(
     events = await deck.events(run.id)
     assert [e.kind for e in events].count("tool.called") == 1  # not again after the gate
     assert [e.kind for e in events].count("llm.answered") == 2
-    assert (await deck.agents.run_cost(run.id)).calls == 2
+    assert (await deck.costs.of_run(run.id)).calls == 2
 
 
 async def test_an_unknown_agent_fails_the_run_with_its_name(
@@ -113,24 +113,24 @@ async def test_costs_roll_up_per_run_agent_model_and_day(
     runs = [await deck.submit("loop", {"n": n}) for n in range(2)]
     await drain(deck)
 
-    per_run = await deck.agents.costs_by_run([r.id for r in runs])
+    per_run = await deck.costs.by_run([r.id for r in runs])
     assert {t.calls for t in per_run.values()} == {4}  # produce, evaluate, revise, evaluate
-    per_agent = {t.key: t for t in await deck.agents.costs_by_agent()}
+    per_agent = {t.key: t for t in await deck.costs.by_agent()}
     assert {k: t.calls for k, t in per_agent.items()} == {
         "evaluator": 4,
         "producer": 2,
         "reviser": 2,
     }
     assert all(t.cost_usd == Decimal(0) and t.cost_known for t in per_agent.values())
-    [per_model] = await deck.agents.costs_by_model()
+    [per_model] = await deck.costs.by_model()
     assert (per_model.key, per_model.calls) == ("simulator:simulator", 8)
-    [today] = await deck.agents.costs_by_day()
+    [today] = await deck.costs.by_day()
     assert today.key == datetime.now(UTC).date().isoformat()
     assert today.calls == 8
     assert today.input_tokens > 0
     assert today.output_tokens > 0
     assert today.as_dict()["cost_usd"] == "0.00000000"
-    one_run = await deck.agents.costs_by_agent(run_id=runs[0].id)
+    one_run = await deck.costs.by_agent(run_id=runs[0].id)
     assert sum(t.calls for t in one_run) == 4
 
 
@@ -138,14 +138,14 @@ async def test_the_simulator_can_be_forced_even_with_keys(
     make_deck: DeckMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", CANARY)
-    assert not make_deck().agents.runner.offline
+    assert not make_deck().llm.runner.offline
     forced = make_deck(simulator="always")
-    assert forced.agents.runner.offline
-    assert "AGENTDECK_SIMULATOR=always" in forced.agents.llm_status()
+    assert forced.llm.runner.offline
+    assert "AGENTDECK_SIMULATOR=always" in forced.llm.status()
 
 
 def test_llm_status_says_how_to_configure_a_real_provider(make_deck: DeckMaker) -> None:
-    status = make_deck().agents.llm_status()
+    status = make_deck().llm.status()
     assert "offline simulator" in status
     assert "OPENAI_API_KEY" in status
 

@@ -111,7 +111,7 @@ def deck_for(database_url: str, registry: Registry, **overrides: object) -> Deck
 async def deck(database_url: str, registry: Registry, held: workflows.Held) -> AsyncIterator[Deck]:
     """A started Deck with a running worker (its loops on: runs start by themselves)."""
     deck = deck_for(database_url, registry)
-    deck.agents.warm()  # load the LLM layer now: a first call would block the loop for seconds
+    deck.llm.warm()  # load the LLM layer now: a first call would block the loop for seconds
     await deck.start()
     await deck.worker(concurrency=8).start()
     try:

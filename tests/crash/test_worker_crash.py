@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from agentdeck.deck import Deck, Submission
+from agentdeck.domain.runs import RunFilter
 from agentdeck.engine.registry import Registry
-from agentdeck.store.runs import RunFilter
 from tests.conftest import fast_settings
 from tests.crash import workflows
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from agentdeck.deck import Deck
+from agentdeck.domain.runs import RunFilter
 from agentdeck.engine.context import RunContext, Usage
 from agentdeck.engine.registry import Registry
-from agentdeck.store.runs import RunFilter
 
 
 def _register(registry: Registry) -> None:

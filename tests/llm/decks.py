@@ -59,7 +59,7 @@ def register_ask(registry: Registry, deck_of: Any) -> None:
     @registry.workflow("ask")
     async def ask(ctx: RunContext, inputs: dict[str, Any]) -> Any:
         deck: Deck = deck_of()
-        reply = await deck.agents.runner.run(ctx, inputs["agent"], inputs.get("prompt", "hi"))
+        reply = await deck.llm.runner.run(ctx, inputs["agent"], inputs.get("prompt", "hi"))
         return reply_json(reply)
 
 

@@ -45,7 +45,7 @@ def deck(
     async def three(ctx: RunContext, inputs: dict[str, Any]) -> Any:
         texts = []
         for n in range(3):
-            reply = await deck.agents.runner.run(ctx, "spender", f"call {n}", key=f"call:{n}")
+            reply = await deck.llm.runner.run(ctx, "spender", f"call {n}", key=f"call:{n}")
             texts.append(reply.text)
         return texts
 
@@ -53,7 +53,7 @@ def deck(
 
 
 async def spent(deck: Deck, run_id: str) -> Decimal:
-    return (await deck.agents.run_cost(run_id)).cost_usd
+    return (await deck.costs.of_run(run_id)).cost_usd
 
 
 async def test_a_small_budget_parks_at_the_gate_before_overspending_and_approval_resumes(
@@ -79,7 +79,7 @@ async def test_a_small_budget_parks_at_the_gate_before_overspending_and_approval
     assert done.result == ["paid answer"] * 3
     assert provider.count("gpt-4o-mini") == 3  # the first paid call was not made again
     assert await spent(deck, run.id) <= Decimal("0.01")
-    total = await deck.agents.run_cost(run.id)
+    total = await deck.costs.of_run(run.id)
     assert total.calls == 3
     kinds = [e.kind for e in await deck.events(run.id)]
     assert kinds.count("budget.raised") == 1

@@ -55,7 +55,7 @@ async def test_canary_keys_appear_nowhere_even_when_providers_echo_them_in_401s(
     @registry.workflow("ask")
     async def ask(ctx: RunContext, inputs: dict[str, Any]) -> Any:
         try:
-            reply = await deck.agents.runner.run(ctx, "chain", "hello")
+            reply = await deck.llm.runner.run(ctx, "chain", "hello")
         except StepFailed as error:
             raised.append(str(error))
             await ctx.artifact("error.txt", str(error), media_type="text/plain")

@@ -231,7 +231,7 @@ async def test_a_model_without_a_price_costs_unknown_not_zero(
     assert run.result["cost_usd"] is None
     [row] = await usage_rows(deck)
     assert row["cost_usd"] is None
-    total = await deck.agents.run_cost(run.id)
+    total = await deck.costs.of_run(run.id)
     assert (total.calls, total.unpriced_calls, total.cost_known) == (1, 1, False)
     [answered] = [e for e in await deck.events(run.id) if e.kind == "llm.answered"]
     assert "cost unknown" in (answered.message or "")
@@ -280,7 +280,7 @@ async def test_an_openai_compatible_endpoint_from_settings_is_a_provider(
     provider.script("qwen2.5-coder", Status(404))
     deck = make_deck(agents, openai_compatible=endpoints)
     register_ask(registry, lambda: deck)
-    assert not deck.agents.runner.offline  # a keyed endpoint counts as a configured provider
+    assert not deck.llm.runner.offline  # a keyed endpoint counts as a configured provider
 
     run = await ask(deck)
 

@@ -87,9 +87,7 @@ async def test_max_concurrency_of_an_agent_holds_through_the_runner(
     async def fan(ctx: RunContext, inputs: dict[str, Any]) -> Any:
         async def batch(agent: str) -> None:
             started = time.perf_counter()
-            await asyncio.gather(
-                *(deck.agents.runner.run(ctx, agent, f"task {n}") for n in range(4))
-            )
+            await asyncio.gather(*(deck.llm.runner.run(ctx, agent, f"task {n}") for n in range(4)))
             elapsed[agent] = time.perf_counter() - started
 
         await asyncio.gather(batch("single"), batch("many"))

@@ -8,9 +8,9 @@ import pytest
 
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import InvalidInput, NotFound
+from agentdeck.domain.runs import RunFilter
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
-from agentdeck.store.runs import RunFilter
 
 
 @pytest.fixture

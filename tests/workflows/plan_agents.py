@@ -49,7 +49,7 @@ class Script:
 def script_agents(deck: Deck, monkeypatch: pytest.MonkeyPatch, script: Script) -> Script:
     """Make the simulator answer the plan's task roles as `script` says."""
     for role in ROLES:
-        model = deck.agents.factory.simulator(role)
+        model = deck.llm.factory.simulator(role)
         monkeypatch.setattr(model, "request", _scripted(model.request, script))
     return script
 

@@ -33,7 +33,7 @@ class SimulatedCalls:
         self.answered: Counter[str] = Counter()
         self._holds: list[Hold] = []
         for role in ROLES:
-            model = deck.agents.factory.simulator(role)
+            model = deck.llm.factory.simulator(role)
             monkeypatch.setattr(model, "request", self._wrap(role, model.request))
 
     def hold(self, role: str, nth: int = 1) -> Hold:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentdeck.workflows.evaluation import EvaluationUnreadable, parse_evaluation
+from agentdeck.workflows.loop.evaluation import EvaluationUnreadable, parse_evaluation
 
 
 def test_parse_evaluation_reads_the_json_asked_for() -> None:

@@ -230,7 +230,7 @@ async def test_loop_paused_between_attempts_resumes_without_calling_finished_sta
 async def test_loop_with_an_unreadable_evaluation_fails_the_step_clearly(
     deck: Deck, calls: SimulatedCalls, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    model = deck.agents.factory.simulator("evaluator")
+    model = deck.llm.factory.simulator("evaluator")
     real = model.request
 
     async def prose(*args: Any, **kwargs: Any) -> Any:

@@ -73,7 +73,7 @@ async def test_loop_killed_mid_revision_completes_elsewhere_without_repeating_st
     done_before = {s.key for s in await deck.steps(run.id)}
     assert done_before == {"llm:produce:1", "draft:1", "llm:evaluate:1", "evaluation:1"}
 
-    deck.agents.warm()  # load the LLM layer now: loading it blocks the loop, and heartbeats
+    deck.llm.warm()  # load the LLM layer now: loading it blocks the loop, and heartbeats
     worker = deck.worker(concurrency=4)  # its rescuer returns the run once the lease expires
     await worker.start()
     done = await deck.wait(run.id, timeout=30)

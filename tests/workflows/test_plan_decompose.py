@@ -10,7 +10,7 @@ import pytest
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import InvalidInput
 from agentdeck.domain.plans import InvalidPlan, check_plan, parse_plan
-from agentdeck.workflows.decompose import PlanFormat, format_of, read_plan
+from agentdeck.workflows.plan.decompose import PlanFormat, format_of, read_plan
 
 MARKDOWN = """\
 # Launch the website

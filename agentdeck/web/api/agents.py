@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from agentdeck.agents.spec import AgentSpec
+from agentdeck.deck.agents import AgentSpec
 from agentdeck.domain.errors import InvalidInput
 from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agentdeck.deck import Deck
-from agentdeck.taskboard import AgentUnauthorized, Report
+from agentdeck.deck.tasks import AgentUnauthorized, Report
 from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses
 from agentdeck.web.schemas import ErrorOut
@@ -153,10 +153,10 @@ def _report(body: ReportIn) -> Report:
 
 
 async def _view(deck: Deck, agent_id: str) -> ExternalAgentOut:
-    for agent, held in await deck.tasks.agents.list():
+    for agent, held in await deck.tasks.external_agents():
         if agent.id == agent_id:
             return ExternalAgentOut.of(agent, held)
-    return ExternalAgentOut.of(await deck.tasks.agents.get(agent_id))
+    return ExternalAgentOut.of(await deck.tasks.external_agent(agent_id))
 
 
 @admin_router.post("/api/external-agents", status_code=201, responses=responses(400, 401, 409, 422))
@@ -170,7 +170,7 @@ async def register_agent(deck: DeckDep, body: ExternalAgentIn) -> ExternalAgentC
 @admin_router.get("/api/external-agents", responses=responses(401))
 async def list_agents(deck: DeckDep) -> list[ExternalAgentOut]:
     """External agents by name: status, last seen, tasks in hand."""
-    return [ExternalAgentOut.of(a, n) for a, n in await deck.tasks.agents.list()]
+    return [ExternalAgentOut.of(a, n) for a, n in await deck.tasks.external_agents()]
 
 
 @admin_router.get("/api/external-agents/{agent_id}", responses=responses(401, 404, 422))
@@ -194,5 +194,5 @@ async def revoke_agent(deck: DeckDep, agent_id: AgentId) -> ExternalAgentOut:
 )
 async def delete_agent(deck: DeckDep, agent_id: AgentId) -> Response:
     """Delete a revoked external agent (409 until it is revoked)."""
-    await deck.tasks.agents.delete(agent_id)
+    await deck.tasks.delete_external_agent(agent_id)
     return Response(status_code=204)

@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from agentdeck.deck import MAX_PAGE, Deck
-from agentdeck.domain.runs import Run, RunStatus
-from agentdeck.store.runs import RunFilter
+from agentdeck.domain.runs import Run, RunFilter, RunStatus
 from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses
 from agentdeck.web.schemas import (

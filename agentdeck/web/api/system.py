@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from agentdeck.deck import MAX_PAGE, Deck
-from agentdeck.domain.runs import RunStatus
-from agentdeck.store.runs import RunFilter
+from agentdeck.domain.runs import RunFilter, RunStatus
 from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses
 from agentdeck.web.metrics import Metrics

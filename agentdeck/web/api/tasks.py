@@ -20,7 +20,6 @@ from agentdeck.web.task_schemas import (
     TasksOut,
     task_views,
 )
-from agentdeck.workflows.decompose import format_of, read_plan
 
 router = APIRouter(tags=["tasks"])
 
@@ -55,11 +54,10 @@ async def resolve_task(deck: DeckDep, task_id: TaskId, body: ResolveIn) -> RunOu
 
 
 @router.post("/api/plans/check", responses=responses(400, 401, 422))
-async def check_plan(body: PlanCheckIn) -> PlanCheckOut:
+async def check_plan(deck: DeckDep, body: PlanCheckIn) -> PlanCheckOut:
     """Read and check a plan as the plan workflow would, without running it."""
     try:
-        form = format_of(body.plan, body.format)
-        graph = read_plan(body.plan, form)
+        form, graph = deck.tasks.check_plan(body.plan, body.format)
     except InvalidPlan as error:
         error.field = "plan"
         raise

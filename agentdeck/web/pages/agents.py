@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from agentdeck.agents.spec import ROLES
 from agentdeck.deck import MAX_PAGE, Deck
+from agentdeck.deck.agents import ROLES
 from agentdeck.domain.errors import Conflict, InvalidInput
-from agentdeck.store.runs import RunFilter
-from agentdeck.store.usage import UsageTotal
+from agentdeck.domain.runs import RunFilter
+from agentdeck.domain.usage import UsageTotal
 from agentdeck.web.pages.templating import PageRoute, deck_of, page, redirect
 from agentdeck.web.schemas import AgentOut
 from agentdeck.web.sessions import Form, FormDep, first, require_sign_in
@@ -89,7 +89,7 @@ async def _usage(
 
 
 async def _totals(deck: Deck) -> dict[str | None, UsageTotal]:
-    return {t.key: t for t in await deck.agents.costs_by_agent()}
+    return {t.key: t for t in await deck.costs.by_agent()}
 
 
 @router.get("/agents")

@@ -164,7 +164,7 @@ async def _agents_page(
 ) -> Response:
     deck = deck_of(request)
     data = ExternalAgentsPageOut(
-        agents=[ExternalAgentOut.of(a, n) for a, n in await deck.tasks.agents.list()],
+        agents=[ExternalAgentOut.of(a, n) for a, n in await deck.tasks.external_agents()],
         lease_s=deck.settings.task_lease_interval.total_seconds(),
         unreachable_after_s=deck.settings.external_agent_unreachable_after.total_seconds(),
         created=created,

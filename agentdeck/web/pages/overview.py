@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from agentdeck.deck import Deck
-from agentdeck.domain.runs import RunStatus, WaitKind
-from agentdeck.store.runs import RunFilter
-from agentdeck.store.usage import UsageTotal
+from agentdeck.domain.runs import RunFilter, RunStatus, WaitKind
+from agentdeck.domain.usage import UsageTotal
 from agentdeck.web.api.runs import run_out
 from agentdeck.web.api.system import worker_views
 from agentdeck.web.pages.templating import PageRoute, deck_of, fragment, page, simulator_in_use
@@ -80,7 +79,7 @@ async def overview_data(deck: Deck) -> OverviewOut:
     now = deck.clock.now()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     monday = today - timedelta(days=today.weekday())
-    days = await deck.agents.costs_by_day(since=monday)
+    days = await deck.costs.by_day(since=monday)
     today_key = today.date().isoformat()
     return OverviewOut(
         runs_by_status=counts,
@@ -92,7 +91,7 @@ async def overview_data(deck: Deck) -> OverviewOut:
         cost_today=CostOut.of(today, [d for d in days if d.key == today_key]),
         cost_this_week=CostOut.of(monday, days),
         simulator=simulator_in_use(deck),
-        llm_status=deck.agents.llm_status(),
+        llm_status=deck.llm.status(),
     )
 
 

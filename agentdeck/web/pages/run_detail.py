@@ -15,8 +15,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import InvalidInput
-from agentdeck.domain.runs import Event
-from agentdeck.store.runs import RunFilter
+from agentdeck.domain.runs import Event, RunFilter
 from agentdeck.web.api.runs import run_out
 from agentdeck.web.pages import run_views
 from agentdeck.web.pages.run_views import RunPageOut

@@ -17,8 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from agentdeck.deck import MAX_PAGE, Deck
-from agentdeck.domain.runs import RunStatus
-from agentdeck.store.runs import RunFilter
+from agentdeck.domain.runs import RunFilter, RunStatus
 from agentdeck.web.api.runs import run_out
 from agentdeck.web.pages.templating import PageRoute, deck_of, fragment, page
 from agentdeck.web.schemas import RunOut

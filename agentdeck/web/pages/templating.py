@@ -206,12 +206,12 @@ def wants_json(request: Request) -> bool:
 
 def simulator_in_use(deck: Deck) -> bool:
     """True when the offline simulator answers the agents (no provider key, or forced)."""
-    return deck.agents.factory.offline
+    return deck.llm.offline
 
 
 def _simulator_note(deck: Deck) -> str:
     """The LLM status sentence for the banner: 'No provider key found, so ...'."""
-    text = deck.agents.llm_status().removeprefix("LLM: ")
+    text = deck.llm.status().removeprefix("LLM: ")
     return text[:1].upper() + text[1:]
 
 

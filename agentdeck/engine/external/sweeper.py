@@ -19,18 +19,24 @@ from sqlalchemy import Connection
 
 from agentdeck.clock import Clock
 from agentdeck.domain.errors import AgentdeckError
-from agentdeck.domain.tasks import ESCALATE_LEASE, ESCALATE_OFFER, LEASED, RETURN, TaskStatus
+from agentdeck.domain.tasks import (
+    ESCALATE_LEASE,
+    ESCALATE_OFFER,
+    INBOX,
+    LEASED,
+    RETURN,
+    REVIEW_GATE,
+    TaskRow,
+    TaskStatus,
+)
 from agentdeck.engine.notifier import Notifier, Topic
 from agentdeck.store import external_agents as agent_queries
 from agentdeck.store import journal
 from agentdeck.store import tasks as task_queries
 from agentdeck.store.database import Database
-from agentdeck.store.tasks import TaskRow
-from agentdeck.taskboard.dispatch import INBOX
-from agentdeck.taskboard.signals import lock_run, send_signal
+from agentdeck.store.transitions import lock_run, send_signal
 
 log = logging.getLogger(__name__)
-GATE = "human review"
 PLAN_WORKFLOW = "plan"
 
 
@@ -177,7 +183,7 @@ class Sweeper:
         """A resolution sent as a signal just as the run parked at the gate: wake it."""
 
         def find(conn: Connection) -> list[str]:
-            waiting = task_queries.runs_waiting_at(conn, PLAN_WORKFLOW, GATE)
+            waiting = task_queries.runs_waiting_at(conn, PLAN_WORKFLOW, REVIEW_GATE)
             return task_queries.unread_signals(conn, waiting, INBOX)
 
         for run_id in await self._db.read(find):

@@ -19,14 +19,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from agentdeck.agents import current_runner
+from agentdeck.agents import runner_of
 from agentdeck.domain.errors import NotFound
 from agentdeck.domain.plans import InvalidPlan, TaskGraph
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
-from agentdeck.workflows.decompose import PlanFormat, decompose, read_plan
-from agentdeck.workflows.plan_execution import Dispatch, Execution, OnFailure, Policy
-from agentdeck.workflows.task_sink import current_sink
+from agentdeck.workflows.plan.decompose import PlanFormat, decompose, read_plan
+from agentdeck.workflows.plan.scheduler import Dispatch, Execution, OnFailure, Policy
 
 NAME = "plan"
 AgentName = Annotated[
@@ -141,7 +140,7 @@ async def plan(ctx: RunContext, raw: dict[str, Any]) -> dict[str, Any]:
         assert isinstance(inputs.plan, str)
         graph = await decompose(ctx, inputs.plan, inputs.planner)
     policy = Policy(
-        agents=await ctx.step("agents", lambda: _agents_by_role(graph, inputs)),
+        agents=await ctx.step("agents", lambda: _agents_by_role(ctx, graph, inputs)),
         max_parallel=inputs.max_parallel,
         max_attempts=inputs.max_attempts,
         retry_interval=inputs.retry_interval_s,
@@ -150,12 +149,12 @@ async def plan(ctx: RunContext, raw: dict[str, Any]) -> dict[str, Any]:
         pickup_timeout=inputs.pickup_timeout_s,
         dispatch=Dispatch(inputs.dispatch),
     )
-    return await Execution(ctx, graph, policy, current_sink()).run()
+    return await Execution(ctx, graph, policy).run()
 
 
-async def _agents_by_role(graph: TaskGraph, inputs: PlanInputs) -> dict[str, str]:
+async def _agents_by_role(ctx: RunContext, graph: TaskGraph, inputs: PlanInputs) -> dict[str, str]:
     """Each role's internal agent: as the inputs say, else its namesake, else the default."""
-    directory = current_runner().directory
+    directory = runner_of(ctx).directory
     out: dict[str, str] = {}
     for role in sorted({node.role for node in graph.nodes.values()} | {"executor"}):
         if role in inputs.agents:

@@ -19,14 +19,17 @@ from sqlalchemy import Connection
 
 from agentdeck.clock import Clock
 from agentdeck.domain.errors import Conflict, NotFound
+from agentdeck.domain.external_agents import ExternalAgentRow
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import RunStatus
 from agentdeck.domain.tasks import (
+    INBOX,
     LEASED,
     REPORT_BLOCKED,
     REPORT_COMPLETED,
     REPORT_FAILED,
     REPORT_RUNNING,
+    TaskRow,
     TaskStatus,
 )
 from agentdeck.engine.notifier import Notifier, Topic
@@ -34,11 +37,8 @@ from agentdeck.store import external_agents as agent_queries
 from agentdeck.store import journal
 from agentdeck.store import tasks as task_queries
 from agentdeck.store.database import Database
-from agentdeck.store.external_agents import ExternalAgentRow
-from agentdeck.store.tasks import TaskRow
-from agentdeck.taskboard.signals import ending, lock_run, send_signal
+from agentdeck.store.transitions import ending, lock_run, send_signal
 
-INBOX = "plan.tasks"
 CANDIDATES = 5  # offered tasks one claim tries, in case others take the first ones
 OUTPUT_IN_SIGNAL = 4_000  # characters of an output its run keeps for the dependents' prompts
 ReportType = Literal["progress", "heartbeat", "artifact", "completed", "failed", "blocked"]

@@ -14,35 +14,40 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from agentdeck import __version__, steering
-from agentdeck.catalog import AgentCatalog
+from agentdeck import __version__
+from agentdeck.agents.llm_layer import LLMLayer
+from agentdeck.agents.runner_handle import RUNNER
 from agentdeck.clock import Clock, SystemClock
+from agentdeck.deck.agents import AgentCatalog
+from agentdeck.deck.costs import Costs
+from agentdeck.deck.tasks import TaskBoard
 from agentdeck.domain.errors import InvalidInput, NotFound
-from agentdeck.domain.events import EventKind
+from agentdeck.domain.events import MAX_EVENT_ID, EventKind
 from agentdeck.domain.gates import GATE_PREFIX, GateDecision
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import (
     Artifact,
     Event,
     Run,
+    RunFilter,
     RunStatus,
     Step,
     WaitKind,
 )
+from agentdeck.domain.workers import WorkerRow
 from agentdeck.engine.context import MAX_SIGNAL_NAME
 from agentdeck.engine.notifier import Notifier, PgListener, Topic, payload
 from agentdeck.engine.registry import Registry, Workflow
+from agentdeck.engine.services import Services
 from agentdeck.engine.worker import Worker, WorkerConfig
+from agentdeck.llm.config import LLMConfig
 from agentdeck.settings import Settings
-from agentdeck.store import journal
+from agentdeck.store import journal, transitions
 from agentdeck.store import runs as run_queries
 from agentdeck.store import workers as worker_queries
 from agentdeck.store.database import Database
 from agentdeck.store.migrate import upgrade
 from agentdeck.store.notify import notify
-from agentdeck.store.runs import RunFilter
-from agentdeck.store.workers import WorkerRow
-from agentdeck.taskboard import TaskBoard
 
 MAX_PRIORITY = 1000
 MAX_PAGE = 500
@@ -86,15 +91,21 @@ class Deck:
             sqlite_synchronous=self.settings.sqlite_synchronous,
         )
         # agents.yaml is checked here: a broken file stops the Deck from opening at all
-        self.agents = AgentCatalog(self.db, self.settings, clock=self.clock)
+        llm = LLMConfig.from_settings(self.settings)
+        self.agents = AgentCatalog(self.db, self.settings, llm=llm, clock=self.clock)
+        # the models and the runner this Deck's runs call, handed to them in `services`
+        self.llm = LLMLayer(llm, self.agents, tools=self.agents.tools)
+        self.costs = Costs(self.db)
         if migrate:
             upgrade(self.db.engine)
         self.notifier = Notifier()
         self._listener: PgListener | None = None
         self._workers: list[Worker] = []
-        # The tasks of plan runs: the plan workflow writes them (this board is the one
-        # the process's plan runs use), external agents claim them over the API.
+        # The tasks of plan runs: the plan workflow writes them through its worker's
+        # writer (ctx.tasks), external agents claim them over the API.
         self.tasks = TaskBoard(self)
+        self.services = Services()
+        self.services.provide(RUNNER, lambda: self.llm.runner)
 
     # --- life cycle ----------------------------------------------------------
 
@@ -115,7 +126,7 @@ class Deck:
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None
-        await self.agents.aclose()
+        await self.llm.aclose()
         self.db.dispose()
 
     async def __aenter__(self) -> Deck:
@@ -138,7 +149,15 @@ class Deck:
             shutdown_grace=s.shutdown_grace,
         )
         config = WorkerConfig(**{**config.__dict__, **overrides})
-        worker = Worker(self.db, self.registry, self.notifier, self.clock, config)
+        worker = Worker(
+            self.db,
+            self.registry,
+            self.notifier,
+            self.clock,
+            config,
+            services=self.services,
+            on_task_writes=self.tasks.on_task_writes,
+        )
         self._workers.append(worker)
         return worker
 
@@ -230,7 +249,7 @@ class Deck:
             fresh.append(row)
             out.append(run)
         run_queries.insert_runs(conn, fresh)
-        steering.record_events(
+        transitions.record_events(
             conn, [(r["id"], EventKind.SUBMITTED, None, r["created_at"]) for r in fresh]
         )
         notify(conn, [payload(Topic.READY)] if fresh else [])
@@ -351,19 +370,19 @@ class Deck:
 
     async def cancel(self, run_id: str) -> Run:
         """Cancel now: a run not executing ends at once, an executing one is interrupted."""
-        return await self._steer(run_id, steering.cancel_tx, Topic.CANCEL)
+        return await self._steer(run_id, transitions.cancel_tx, Topic.CANCEL)
 
     async def pause(self, run_id: str) -> Run:
         """Park the run: at once if not executing, else after its current step."""
-        return await self._steer(run_id, steering.pause_tx, Topic.PAUSE)
+        return await self._steer(run_id, transitions.pause_tx, Topic.PAUSE)
 
     async def resume(self, run_id: str) -> Run:
         """Queue a paused run again; its journal skips the steps it finished."""
-        return await self._steer(run_id, steering.resume_tx, Topic.READY)
+        return await self._steer(run_id, transitions.resume_tx, Topic.READY)
 
     async def retry(self, run_id: str) -> Run:
         """A new run with the same workflow and inputs, linked to this finished one."""
-        return await self._steer(run_id, steering.retry_tx, Topic.READY)
+        return await self._steer(run_id, transitions.retry_tx, Topic.READY)
 
     async def decide(
         self,
@@ -392,7 +411,7 @@ class Deck:
         body = {**(data or {}), "decision": decision.value, "comment": comment}
         return await self._steer(
             run_id,
-            lambda c, now, r: steering.signal_tx(c, now, r, gate, body, WaitKind.GATE),
+            lambda c, now, r: transitions.signal_tx(c, now, r, gate, body, WaitKind.GATE),
             Topic.READY,
         )
 
@@ -410,25 +429,16 @@ class Deck:
             )
         _check_json(data, "signal payload")
         return await self._steer(
-            run_id, lambda c, now, r: steering.signal_tx(c, now, r, name, data, None), Topic.READY
+            run_id,
+            lambda c, now, r: transitions.signal_tx(c, now, r, name, data, None),
+            Topic.READY,
         )
 
-    async def _steer(self, run_id: str, tx: Any, topic: Topic) -> Run:
-        if "\x00" in run_id:
-            raise NotFound(f"no run with id {run_id!r}")
-
-        def work(conn: Connection) -> tuple[Run, str]:
-            # Row-lock first (PostgreSQL): a worker parking this run holds the same lock
-            # until it commits, so the decision below never rests on a state that is
-            # about to change (a signal read as "running" would never wake the run).
-            run_queries.lock_leases(conn, [run_id])
-            run = run_queries.find_run(conn, run_id)
-            if run is None:
-                raise NotFound(f"no run with id {run_id!r}")
-            target_id: str = tx(conn, self.clock.now(), run)
-            return run_queries.find_run(conn, target_id), target_id  # type: ignore[return-value]
-
-        run, target_id = await self.db.write(work)
+    async def _steer(self, run_id: str, change: transitions.Change, topic: Topic) -> Run:
+        """One transaction (store/transitions.py), then this process's wake-ups."""
+        run, target_id = await self.db.write(
+            lambda conn: transitions.steer(conn, self.clock.now(), run_id, change)
+        )
         self.notifier.publish(topic, run_id if topic != Topic.READY else None)
         self.notifier.publish(Topic.EVENT)
         if run.status in FINISHED_OR_PARKED:
@@ -463,7 +473,25 @@ def _check_text(value: str | None, field: str) -> None:
         raise InvalidInput(f"{field} contains a NUL character (\\u0000)", field=field)
 
 
-MAX_EVENT_ID = 2**63 - 1  # BIGINT
+def upgrade_database(settings: Settings) -> str:
+    """Apply every migration to the configured database; returns its URL."""
+    db = Database(settings.resolved_database_url())
+    try:
+        upgrade(db.engine)
+    finally:
+        db.dispose()
+    return db.url
 
 
-__all__ = ["Deck", "Page", "RunFilter", "Submission"]
+__all__ = [
+    "MAX_EVENT_ID",
+    "MAX_PAGE",
+    "MAX_PRIORITY",
+    "Deck",
+    "Page",
+    "Registry",
+    "RunFilter",
+    "Submission",
+    "Workflow",
+    "upgrade_database",
+]

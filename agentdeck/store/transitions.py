@@ -1,27 +1,68 @@
-"""Steering: the transactions that change a run on a person's request.
+"""Transitions a person asks for: cancel, pause, resume, retry, signal, decide a gate.
 
-Each takes the caller's connection, the time and the run as read under its row
-lock, checks the transition against the state machine, and writes the change,
-its event and the wake-up in that one transaction.
+Each public function is one transaction's work on the caller's connection: it row-locks
+the run (PostgreSQL: a worker parking this run holds the same lock until it commits, so
+the decision never rests on a state about to change), checks the transition against
+the state machine, writes the change, its event and the wake-up, and reads the run back.
+The Deck opens the transaction and publishes in-process wake-ups after commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from agentdeck.domain.errors import Conflict, IllegalTransition
+from agentdeck.domain.errors import Conflict, IllegalTransition, NotFound
 from agentdeck.domain.events import EventKind
 from agentdeck.domain.gates import gate_channel
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import Run, RunStatus, WaitKind, check_transition, sources_of
-from agentdeck.engine.notifier import Topic, payload
+from agentdeck.domain.topics import Topic, payload
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
 from agentdeck.store.notify import notify
+
+Change = Callable[[Connection, datetime, Run], str]
+
+
+def steer(conn: Connection, now: datetime, run_id: str, change: Change) -> tuple[Run, str]:
+    """Lock and read the run, apply `change`; the run it names (a retry's new one), re-read."""
+    run = lock_run(conn, run_id)
+    target_id = change(conn, now, run)
+    changed = run_queries.find_run(conn, target_id)
+    assert changed is not None  # written in this transaction
+    return changed, target_id
+
+
+def lock_run(conn: Connection, run_id: str) -> Run:
+    """Row-lock the run (PostgreSQL) before its tasks and events, as every writer does."""
+    if "\x00" in run_id:
+        raise NotFound(f"no run with id {run_id!r}")
+    run_queries.lock_leases(conn, [run_id])
+    run = run_queries.find_run(conn, run_id)
+    if run is None:
+        raise NotFound(f"no run with id {run_id!r}")
+    return run
+
+
+def ending(run: Run) -> bool:
+    """Finished, or a person asked it to stop: it takes no more work."""
+    return RunStatus(run.status).finished or run.cancel_requested_at is not None
+
+
+def send_signal(conn: Connection, run_id: str, name: str, data: Any, now: datetime) -> bool:
+    """Store a signal for the run (locked by `lock_run` first); True if it woke the run.
+
+    For callers whose own change (a task's) must commit with the signal; they publish
+    READY on their notifier after commit when this returns True.
+    """
+    run = run_queries.find_run(conn, run_id)
+    if run is None:
+        raise NotFound(f"no run with id {run_id!r}")
+    return _signal(conn, now, run, name, data, None)
 
 
 def cancel_tx(conn: Connection, now: datetime, run: Run) -> str:
@@ -126,6 +167,14 @@ def signal_tx(
     data: Any,
     kind: WaitKind | None,
 ) -> str:
+    _signal(conn, now, run, name, data, kind)
+    return run.id
+
+
+def _signal(
+    conn: Connection, now: datetime, run: Run, name: str, data: Any, kind: WaitKind | None
+) -> bool:
+    """Store the signal (a gate's decision when `kind` is GATE); True if it woke the run."""
     if kind == WaitKind.GATE and not (
         run.status == RunStatus.WAITING
         and run.wait_kind == WaitKind.GATE
@@ -151,7 +200,7 @@ def signal_tx(
         values = {"status": RunStatus.QUEUED, "wait_kind": None, "waiting_on": None}
         update_run(conn, run, [RunStatus.WAITING], **values, due_at=now, updated_at=now)
     notify(conn, [payload(Topic.READY)] if woken else [])
-    return run.id
+    return woken
 
 
 def update_run(conn: Connection, run: Run, sources: Iterable[RunStatus], **values: Any) -> None:

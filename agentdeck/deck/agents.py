@@ -1,9 +1,9 @@
 """AgentCatalog: agents from agents.yaml and from the database, one schema for both.
 
 Agents of the file are read-only here (edit the file); agents created through the API
-are stored in the database and can be changed and deleted. The catalog also builds the
-LLM layer of the process (models, limits, the simulator) and the agent runner that
-workflows call, and reads the usage roll-ups.
+are stored in the database and can be changed and deleted. The catalog is also the
+runner's directory of agents (`configured`). The LLM layer the runner uses is built in
+`agentdeck.agents.llm_layer`; usage roll-ups are in `deck/costs.py`.
 """
 
 from __future__ import annotations
@@ -13,31 +13,23 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from agentdeck.agents.current import install_runner
 from agentdeck.agents.loading import SHIPPED_AGENTS, field_path, load_agents_file
 from agentdeck.agents.skills import Skill, SkillLibrary
-from agentdeck.agents.spec import AgentSpec, ConfiguredAgent, configure
+from agentdeck.agents.spec import ROLES, AgentSpec, ConfiguredAgent, configure
 from agentdeck.agents.tools import ToolRegistry, default_tools
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.domain.errors import Conflict, InvalidInput, NotFound
 from agentdeck.llm.config import LLMConfig
-from agentdeck.llm.keys import KeyRing
-from agentdeck.llm.providers import ModelFactory
 from agentdeck.settings import Settings
 from agentdeck.store import agents as agent_queries
-from agentdeck.store import usage as usage_queries
 from agentdeck.store.agents import AgentRow
 from agentdeck.store.database import Database
-from agentdeck.store.usage import UsageTotal
-
-if TYPE_CHECKING:
-    from agentdeck.agents.runner import AgentRunner
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +54,14 @@ class AgentCatalog:
         db: Database,
         settings: Settings,
         *,
+        llm: LLMConfig | None = None,
         clock: Clock | None = None,
         tools: ToolRegistry | None = None,
-        keys: KeyRing | None = None,
     ) -> None:
         """Load and check the agents file: a broken file raises AgentConfigError here."""
         self._db = db
         self._clock = clock or SystemClock()
-        self.llm = LLMConfig.from_settings(settings)
+        self.llm = llm or LLMConfig.from_settings(settings)
         self.skills = SkillLibrary.with_custom(settings.skills_dir)
         self.tools = tools or default_tools
         self.file = settings.agents_file or SHIPPED_AGENTS
@@ -84,26 +76,6 @@ class AgentCatalog:
             for s in specs
         }
         self._cache: dict[str, tuple[float, ConfiguredAgent | None]] = {}
-        self.factory = ModelFactory(self.llm, keys)
-        self._runner: AgentRunner | None = None
-        install_runner(lambda: self.runner)
-
-    @property
-    def runner(self) -> AgentRunner:
-        """The runner workflows call; built (loading pydantic-ai, seconds) on first use."""
-        if self._runner is None:
-            from agentdeck.agents.runner import AgentRunner
-
-            self.factory.prepare()
-            self._runner = AgentRunner(self, self.factory, tools=self.tools)
-        return self._runner
-
-    def warm(self) -> None:
-        """Load the LLM layer now (a process that will run agents calls this before serving)."""
-        _ = self.runner
-
-    async def aclose(self) -> None:
-        await self.factory.aclose()
 
     # --- reading -------------------------------------------------------------
 
@@ -233,70 +205,6 @@ class AgentCatalog:
                 f"stored agent {row.name!r} is no longer valid: {error}", field=error.field
             ) from None
 
-    # --- the LLM layer ---------------------------------------------------------
-
-    def llm_status(self) -> str:
-        """One plain sentence for `agentdeck up` and the dashboard: simulator or providers."""
-        keyed = self.factory.keyed_providers()
-        mode = self.llm.simulator_mode
-        if mode == "always":
-            return "LLM: the offline simulator answers every agent (AGENTDECK_SIMULATOR=always)."
-        if self.factory.offline:
-            return (
-                "LLM: no provider key found, so the offline simulator answers every agent. "
-                "To use real models, set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or "
-                "GROQ_API_KEY (in the environment or a .env file), or add an OpenAI-compatible "
-                "endpoint with AGENTDECK_OPENAI_COMPATIBLE, then restart. (A local endpoint "
-                "that needs no key, such as Ollama, is used with AGENTDECK_SIMULATOR=never.)"
-            )
-        if not keyed:
-            return (
-                "LLM: no provider key found and the simulator is off (AGENTDECK_SIMULATOR="
-                "never): agents can only use keyless endpoints such as a local Ollama."
-            )
-        return (
-            f"LLM: provider keys found for {', '.join(keyed)}; each agent uses the first of "
-            "its models whose provider has a key, and falls back along its list on errors."
-        )
-
-    # --- usage and cost -----------------------------------------------------
-
-    async def run_cost(self, run_id: str) -> UsageTotal:
-        """Tokens and cost of one run."""
-        return await self._db.read(lambda conn: usage_queries.run_total(conn, run_id))
-
-    async def costs_by_run(self, run_ids: builtins.list[str]) -> dict[str, UsageTotal]:
-        return await self._db.read(lambda conn: usage_queries.by_run(conn, run_ids))
-
-    async def costs_by_agent(
-        self,
-        *,
-        run_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> builtins.list[UsageTotal]:
-        return await self._db.read(
-            lambda conn: usage_queries.by_agent(conn, run_id=run_id, since=since, until=until)
-        )
-
-    async def costs_by_day(
-        self,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        agent: str | None = None,
-    ) -> builtins.list[UsageTotal]:
-        return await self._db.read(
-            lambda conn: usage_queries.by_day(conn, since=since, until=until, agent=agent)
-        )
-
-    async def costs_by_model(
-        self, *, run_id: str | None = None, since: datetime | None = None
-    ) -> builtins.list[UsageTotal]:
-        return await self._db.read(
-            lambda conn: usage_queries.by_model(conn, run_id=run_id, since=since)
-        )
-
 
 def agent_json(agent: ConfiguredAgent) -> dict[str, Any]:
     """An agent as JSON for the API and `agentdeck agents list --json`."""
@@ -306,3 +214,25 @@ def agent_json(agent: ConfiguredAgent) -> dict[str, Any]:
         "read_only": agent.read_only,
         "path": agent.path,
     }
+
+
+def check_agents_file(file: Path, settings: Settings) -> list[AgentSpec]:
+    """Read and check an agents file without opening a Deck (AgentdeckError if unusable)."""
+    llm = LLMConfig.from_settings(settings)
+    return load_agents_file(
+        file,
+        skills=SkillLibrary.with_custom(settings.skills_dir),
+        tools=default_tools,
+        endpoints=list(llm.endpoints),
+    )
+
+
+__all__ = [
+    "ROLES",
+    "AgentCatalog",
+    "AgentSpec",
+    "ConfiguredAgent",
+    "SkillUse",
+    "agent_json",
+    "check_agents_file",
+]

@@ -1,9 +1,9 @@
-"""TaskBoard: the tasks of plan runs, shared by the plan workflow, the API and external agents.
+"""TaskBoard: the command side of plan runs' tasks, for the API, the pages and the CLI.
 
-The plan workflow decides and the board stores its decisions (fenced by the run's
-lease); external agents claim tasks under leases of their own and report on them; a
-sweeper returns what they drop; people resolve blocked tasks. The Deck holds one board
-and installs it as the one the process's plan runs write to.
+The plan workflow writes its tasks itself (`ctx.tasks`, through its worker's fenced
+writer); the board reads them, registers external agents, hands tasks out to them and
+takes their reports (engine/external/), runs the sweeper that returns what they drop,
+and lets people resolve blocked tasks.
 """
 
 from __future__ import annotations
@@ -15,19 +15,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentdeck.domain.errors import IllegalTransition, InvalidInput, NotFound
+from agentdeck.domain.external_agents import ExternalAgentRow
+from agentdeck.domain.plans import TaskGraph
 from agentdeck.domain.runs import Run, RunStatus, WaitKind
-from agentdeck.domain.tasks import Resolution, TaskStatus, TaskWrite
-from agentdeck.engine.context import RunContext
-from agentdeck.engine.notifier import Topic
+from agentdeck.domain.tasks import INBOX, REVIEW_GATE, Resolution, TaskRow, TaskStatus
+from agentdeck.domain.topics import Topic
+from agentdeck.engine.external.dispatcher import Dispatcher, Report
+from agentdeck.engine.external.sweeper import Sweep, Sweeper
+from agentdeck.engine.external.tokens import AgentUnauthorized, ExternalAgents, Registered
 from agentdeck.store import external_agents as agent_queries
 from agentdeck.store import tasks as task_queries
-from agentdeck.store.external_agents import ExternalAgentRow
-from agentdeck.store.tasks import TaskRow
-from agentdeck.taskboard.agents import AgentUnauthorized, ExternalAgents, Registered
-from agentdeck.taskboard.dispatch import INBOX, Dispatcher, Report
-from agentdeck.taskboard.projector import Projector
-from agentdeck.taskboard.sweeper import GATE, Sweep, Sweeper
-from agentdeck.workflows.task_sink import install_sink
+from agentdeck.workflows.plan import PlanFormat, format_of, read_plan
 
 if TYPE_CHECKING:
     from agentdeck.deck import Deck
@@ -36,8 +34,6 @@ log = logging.getLogger(__name__)
 EVENT_WAKE_DELAY = 0.05  # coalesce cross-process wake-ups of waiting polls
 
 __all__ = [
-    "GATE",
-    "INBOX",
     "AgentUnauthorized",
     "Registered",
     "Report",
@@ -60,7 +56,6 @@ class TaskBoard:
             settings.task_lease_interval,
             settings.poll_interval,
         )
-        self.projector = Projector(deck.db, deck.clock, deck.notifier, self.dispatcher.wake)
         self.sweeper = Sweeper(
             deck.db,
             deck.clock,
@@ -74,7 +69,6 @@ class TaskBoard:
         self._sweeping: asyncio.Task[None] | None = None
         self._unsubscribe: Any = None
         self._wake_scheduled = False
-        install_sink(lambda: self)
 
     # --- life cycle ----------------------------------------------------------
 
@@ -100,7 +94,6 @@ class TaskBoard:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        await self.projector.stop()
 
     async def _sweep_loop(self) -> None:
         while True:
@@ -122,21 +115,12 @@ class TaskBoard:
 
         asyncio.get_running_loop().call_later(EVENT_WAKE_DELAY, wake)
 
-    # --- what the plan workflow writes (TaskSink) ---------------------------------
-
-    async def create(self, ctx: RunContext, rows: Sequence[dict[str, Any]]) -> None:
+    def on_task_writes(self, offers: bool) -> None:
+        """A worker of this Deck stored task changes: sweep from now on; wake waiting polls
+        when tasks were offered to external agents."""
         self.start()
-        await self.projector.create(ctx.run_id, ctx.run.lease_epoch, rows)
-
-    def record(self, ctx: RunContext, writes: Sequence[TaskWrite]) -> None:
-        self.start()
-        self.projector.record(ctx.run_id, ctx.run.lease_epoch, writes)
-
-    async def flush(self, ctx: RunContext) -> None:
-        await self.projector.flush(ctx.run_id)
-
-    async def capable(self, role: str) -> bool:
-        return await self.agents.capable(role)
+        if offers:
+            self.dispatcher.wake()
 
     # --- reading ---------------------------------------------------------------
 
@@ -154,7 +138,26 @@ class TaskBoard:
             raise NotFound(f"no task with id {task_id!r}")
         return found
 
+    def check_plan(
+        self, plan: dict[str, Any] | list[Any] | str, form: PlanFormat | str
+    ) -> tuple[PlanFormat, TaskGraph | None]:
+        """Read a plan as the plan workflow would (InvalidPlan if it cannot); None for free
+        text, which a planner agent would decompose."""
+        found = format_of(plan, form)
+        return found, read_plan(plan, found)
+
     # --- external agents ---------------------------------------------------------
+
+    async def external_agents(self) -> list[tuple[ExternalAgentRow, int]]:
+        """Every registered external agent with the number of tasks it holds."""
+        return await self.agents.list()
+
+    async def external_agent(self, agent_id: str) -> ExternalAgentRow:
+        return await self.agents.get(agent_id)
+
+    async def delete_external_agent(self, agent_id: str) -> None:
+        """Delete a revoked external agent."""
+        await self.agents.delete(agent_id)
 
     async def register(
         self, name: str, capabilities: Sequence[str], description: str | None = None
@@ -217,9 +220,9 @@ class TaskBoard:
         }
         run = await self._deck.get(run_id)
         at_gate = run.status == RunStatus.WAITING and run.wait_kind == WaitKind.GATE
-        if at_gate and run.waiting_on == GATE:
+        if at_gate and run.waiting_on == REVIEW_GATE:
             decision = "reject" if action == Resolution.SKIP else "approve"
-            return await self._deck.decide(run_id, GATE, decision, comment=note, data=data)
+            return await self._deck.decide(run_id, REVIEW_GATE, decision, comment=note, data=data)
         return await self._deck.signal(run_id, INBOX, {"kind": "resolve", **data, "note": note})
 
     async def _check_assignee(self, agent: str | None, external_agent: str | None) -> None:
@@ -238,7 +241,7 @@ class TaskBoard:
     async def _recheck(self, run_id: str) -> None:
         await self._deck.decide(
             run_id,
-            GATE,
+            REVIEW_GATE,
             "approve",
             comment="a resolution arrived as the gate opened: reading it",
             data={"action": "recheck"},

@@ -12,10 +12,10 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from agentdeck.agents import AgentReply, current_runner
+from agentdeck.agents import AgentReply, runner_of
 from agentdeck.domain.plans import InvalidPlan, TaskGraph, check_plan, parse_plan
 from agentdeck.engine.context import RunContext
-from agentdeck.workflows.plan_markdown import looks_like_markdown_plan, parse_markdown_plan
+from agentdeck.workflows.plan.markdown import looks_like_markdown_plan, parse_markdown_plan
 
 PLANNER_ATTEMPTS = 2
 _TASK_KEYS = {
@@ -84,7 +84,7 @@ async def decompose(ctx: RunContext, goal: str, planner: str) -> TaskGraph:
     """Ask `planner` to break `goal` into tasks (journaled as steps `llm:plan:N`)."""
     problems: list[str] = []
     for n in range(1, PLANNER_ATTEMPTS + 1):
-        reply = await current_runner().run(ctx, planner, _prompt(goal, problems), key=f"plan:{n}")
+        reply = await runner_of(ctx).run(ctx, planner, _prompt(goal, problems), key=f"plan:{n}")
         try:
             return check_plan(parse_plan(planner_json(reply)))
         except InvalidPlan as error:

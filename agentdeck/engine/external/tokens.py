@@ -15,11 +15,11 @@ from sqlalchemy.exc import IntegrityError
 
 from agentdeck.clock import Clock
 from agentdeck.domain.errors import AgentdeckError, Conflict, InvalidInput, NotFound
+from agentdeck.domain.external_agents import ExternalAgentRow
 from agentdeck.domain.ids import new_id
 from agentdeck.store import external_agents as agent_queries
 from agentdeck.store import tasks as task_queries
 from agentdeck.store.database import Database
-from agentdeck.store.external_agents import ExternalAgentRow
 
 TOKEN_PREFIX = "adx_"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"

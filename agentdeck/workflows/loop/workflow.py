@@ -22,12 +22,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentdeck.agents import AgentReply, current_runner
+from agentdeck.agents import AgentReply, runner_of
 from agentdeck.domain.errors import AgentdeckError, LeaseLost
 from agentdeck.domain.retry import NO_RETRY
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
-from agentdeck.workflows.evaluation import parse_evaluation
+from agentdeck.workflows.loop.evaluation import parse_evaluation
 
 NAME = "loop"
 AgentName = Annotated[
@@ -183,8 +183,8 @@ async def _stage(
         # set_progress does not wait: it commits while the agent works
         await ctx.set_progress(**progress)
     try:
-        # current_runner().run is run_agent without importing pydantic-ai with this module
-        reply = await current_runner().run(ctx, agent, prompt, key=key, role=_ROLE[stage])
+        # runner_of(ctx).run is run_agent without importing pydantic-ai with this module
+        reply = await runner_of(ctx).run(ctx, agent, prompt, key=key, role=_ROLE[stage])
     except LeaseLost:
         raise
     except Exception as error:
