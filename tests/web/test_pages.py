@@ -15,7 +15,7 @@ from agentdeck.deck import Deck
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.worker import Worker
 from agentdeck.web.app import create_app
-from agentdeck.web.render import clean_html, markdown_html
+from agentdeck.web.safe_html import clean_html, markdown_html
 from tests.conftest import fast_settings
 from tests.web import page_workflows, workflows
 

@@ -20,11 +20,11 @@ from agentdeck.deck import Deck
 from agentdeck.deck.tasks import AgentUnauthorized, Report
 from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses
-from agentdeck.web.schemas import ErrorOut
-from agentdeck.web.task_schemas import (
+from agentdeck.web.schemas import (
     ArtifactIn,
     BlockedIn,
     CompletedIn,
+    ErrorOut,
     ExternalAgentCreatedOut,
     ExternalAgentIn,
     ExternalAgentOut,

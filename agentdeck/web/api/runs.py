@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from agentdeck.deck import MAX_PAGE, Deck
+from agentdeck.deck import MAX_EVENT_ID, MAX_PAGE, Deck
 from agentdeck.domain.runs import Run, RunFilter, RunStatus
 from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses
@@ -23,7 +23,6 @@ from agentdeck.web.schemas import (
 
 router = APIRouter(tags=["runs"])
 
-MAX_EVENT_ID = 2**63 - 1  # BIGINT: a larger `after` would overflow the query parameter
 RunId = Annotated[str, Path(max_length=100, description="A run id, e.g. run_01h...")]
 
 # Raw artifacts may hold anything a model wrote: never let a browser run it on our origin.

@@ -11,11 +11,11 @@ from agentdeck.domain.plans import InvalidPlan
 from agentdeck.web.api.runs import RunId, run_out
 from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses
-from agentdeck.web.schemas import RunOut
-from agentdeck.web.task_schemas import (
+from agentdeck.web.schemas import (
     PlanCheckIn,
     PlanCheckOut,
     ResolveIn,
+    RunOut,
     TaskOut,
     TasksOut,
     task_views,

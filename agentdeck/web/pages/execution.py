@@ -21,15 +21,16 @@ from agentdeck.domain.runs import Event
 from agentdeck.web.api.runs import run_out
 from agentdeck.web.pages.task_graph import task_graph_svg
 from agentdeck.web.pages.templating import PageRoute, deck_of, fragment, page, redirect
-from agentdeck.web.schemas import EventOut, RunOut
-from agentdeck.web.sessions import FormDep, first, require_sign_in
-from agentdeck.web.task_schemas import (
+from agentdeck.web.schemas import (
+    EventOut,
     ExternalAgentCreatedOut,
     ExternalAgentOut,
+    RunOut,
     TasksOut,
     graph_of,
     task_views,
 )
+from agentdeck.web.sessions import FormDep, first, require_sign_in
 
 router = APIRouter(
     tags=["dashboard"],

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
 from agentdeck.domain.runs import Artifact, Event, RunStatus, WaitKind, can_transition
-from agentdeck.web.render import artifact_html, kind_of
+from agentdeck.web.safe_html import artifact_html, kind_of
 from agentdeck.web.schemas import ArtifactOut, EventOut, RunOut
 
 _ATTEMPT_NAME = re.compile(r"attempt[-_ ]?(\d+)", re.IGNORECASE)

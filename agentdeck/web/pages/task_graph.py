@@ -13,7 +13,7 @@ from collections import defaultdict
 from markupsafe import Markup, escape
 
 from agentdeck.domain.plans import TaskGraph
-from agentdeck.web.task_schemas import TaskOut
+from agentdeck.web.schemas import TaskOut
 
 NODE_W = 132
 NODE_H = 26

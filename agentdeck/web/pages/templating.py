@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import AgentdeckError
-from agentdeck.web import errors, render, sessions
+from agentdeck.web import errors, safe_html, sessions
 
 WEB = Path(__file__).resolve().parent.parent
 STATIC = WEB / "static"
@@ -184,7 +184,10 @@ def _environment() -> Environment:
         urlquote=lambda value: quote(str(value), safe=""),
     )
     env.globals.update(
-        static_url=static_url, nav=NAV, json_html=render.json_html, artifact_kind=render.kind_of
+        static_url=static_url,
+        nav=NAV,
+        json_html=safe_html.json_html,
+        artifact_kind=safe_html.kind_of,
     )
     return env
 

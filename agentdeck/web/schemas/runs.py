@@ -1,53 +1,16 @@
-"""The JSON shapes of the API: request bodies and response models, built from domain values.
-
-The dashboard renders the same models, so a page and its JSON twin never disagree.
-"""
+"""The JSON shapes of runs: submitting, deciding a gate, a run, its events, steps and artifacts."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from agentdeck.deck import MAX_PRIORITY, Workflow
-from agentdeck.deck.agents import ConfiguredAgent
+from agentdeck.deck import MAX_PRIORITY
 from agentdeck.domain.gates import GateDecision
 from agentdeck.domain.runs import Artifact, Event, Run, RunStatus, Step, WaitKind
-from agentdeck.domain.workers import WorkerRow
-
-T = TypeVar("T")
-WorkerStatus = Literal["alive", "stopped", "lost"]
-
-
-def reject_nul(value: Any, where: str) -> Any:
-    """Raise ValueError if a NUL character hides anywhere in `value` (PostgreSQL refuses it)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(f"{where} contains a NUL character (\\u0000), which cannot be stored")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            reject_nul(key, where)
-            reject_nul(item, where)
-    elif isinstance(value, list):
-        for item in value:
-            reject_nul(item, where)
-    return value
-
-
-# --- errors ------------------------------------------------------------------
-
-
-class ErrorBody(BaseModel):
-    message: str = Field(description="What went wrong and what to do about it.")
-    field: str | None = Field(description="The input to fix, e.g. `inputs.topic`, if one.")
-
-
-class ErrorOut(BaseModel):
-    """Every error the API answers with."""
-
-    error: ErrorBody
-
+from agentdeck.web.schemas.common import reject_nul
 
 # --- requests ----------------------------------------------------------------
 
@@ -213,13 +176,6 @@ class RunOut(BaseModel):
         )
 
 
-class PageOut(BaseModel, Generic[T]):
-    """One page of a list; pass `next_cursor` as `cursor` for the next (null: no more)."""
-
-    items: list[T]
-    next_cursor: str | None
-
-
 class EventOut(BaseModel):
     """One entry of a run's log; ids order all events."""
 
@@ -297,111 +253,3 @@ class ArtifactOut(BaseModel):
             created_at=artifact.created_at,
             url=f"/api/artifacts/{artifact.id}",
         )
-
-
-# --- agents, workflows, workers, health --------------------------------------------
-
-
-class AgentOut(BaseModel):
-    """An agent's definition, where it comes from, and whether the API may change it."""
-
-    name: str
-    role: str
-    description: str
-    models: list[str]
-    instructions: str
-    skills: list[str]
-    tools: list[str]
-    temperature: float | None
-    max_output_tokens: int
-    budget_usd: str | None
-    max_concurrency: int | None
-    requests_per_minute: int | None
-    tokens_per_minute: int | None
-    source: Literal["file", "database"]
-    read_only: bool = Field(description="Defined in agents.yaml: edit the file, not the API.")
-    path: str | None = Field(description="The file that defines it, for read-only agents.")
-
-    @classmethod
-    def of(cls, agent: ConfiguredAgent) -> AgentOut:
-        spec = agent.spec.model_dump(mode="json")
-        budget = spec.pop("budget_usd")
-        return cls(
-            **spec,
-            budget_usd=None if budget is None else str(budget),
-            source=agent.source,
-            read_only=agent.read_only,
-            path=agent.path,
-        )
-
-
-class WorkflowOut(BaseModel):
-    """A workflow runs can be started of, with the JSON schema of its inputs."""
-
-    name: str
-    description: str
-    input_schema: dict[str, Any]
-
-    @classmethod
-    def of(cls, workflow: Workflow) -> WorkflowOut:
-        return cls(
-            name=workflow.name,
-            description=workflow.description,
-            input_schema=workflow.input_schema(),
-        )
-
-
-class WorkerOut(BaseModel):
-    """A worker process; `lost` when its heartbeat stopped without a clean stop."""
-
-    id: str
-    hostname: str
-    pid: int
-    concurrency: int
-    status: WorkerStatus
-    version: str
-    started_at: datetime
-    heartbeat_at: datetime
-    stopped_at: datetime | None
-    runs_in_hand: int | None = Field(description="Runs it executes now; null if not counted.")
-
-    @classmethod
-    def of(
-        cls, row: WorkerRow, now: datetime, lost_after: timedelta, runs: int | None
-    ) -> WorkerOut:
-        status = row.status if row.status in ("alive", "stopped", "lost") else "lost"
-        if status == "alive" and now - row.heartbeat_at > lost_after:
-            status = "lost"  # silent, and no rescuer has marked it yet
-        return cls(
-            id=row.id,
-            hostname=row.hostname,
-            pid=row.pid,
-            concurrency=row.concurrency,
-            status=status,
-            version=row.version,
-            started_at=row.started_at,
-            heartbeat_at=row.heartbeat_at,
-            stopped_at=row.stopped_at,
-            runs_in_hand=runs,
-        )
-
-
-class DatabaseHealth(BaseModel):
-    ok: bool
-    dialect: str
-    error: str | None = None
-
-
-class WorkersHealth(BaseModel):
-    alive: int
-    ids: list[str]
-
-
-class HealthOut(BaseModel):
-    """Whether the database answers, which workers are alive, runs by status."""
-
-    status: Literal["ok", "degraded"]
-    version: str
-    database: DatabaseHealth
-    workers: WorkersHealth
-    runs: dict[str, int]

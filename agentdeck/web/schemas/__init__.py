@@ -1,0 +1,92 @@
+"""The JSON shapes of the API, one module per area; the dashboard renders the same models,
+so a page and its JSON twin never disagree."""
+
+from __future__ import annotations
+
+from agentdeck.web.schemas.agents import AgentOut
+from agentdeck.web.schemas.common import ErrorBody, ErrorOut, PageOut, WorkerStatus, reject_nul
+from agentdeck.web.schemas.external import (
+    ArtifactIn,
+    BlockedIn,
+    Capability,
+    CompletedIn,
+    ExternalAgentCreatedOut,
+    ExternalAgentIn,
+    ExternalAgentOut,
+    FailedIn,
+    HeartbeatIn,
+    LeaseOut,
+    ProgressIn,
+    ReportIn,
+    ReportOut,
+    WorkOut,
+    WorkTask,
+)
+from agentdeck.web.schemas.runs import (
+    ArtifactOut,
+    EventOut,
+    EventPageOut,
+    GateIn,
+    RunIn,
+    RunOut,
+    StepOut,
+)
+from agentdeck.web.schemas.system import (
+    DatabaseHealth,
+    HealthOut,
+    WorkerOut,
+    WorkersHealth,
+    WorkflowOut,
+)
+from agentdeck.web.schemas.tasks import (
+    PlanCheckIn,
+    PlanCheckOut,
+    ResolveIn,
+    TaskOut,
+    TasksOut,
+    graph_of,
+    task_views,
+)
+
+__all__ = [
+    "AgentOut",
+    "ArtifactIn",
+    "ArtifactOut",
+    "BlockedIn",
+    "Capability",
+    "CompletedIn",
+    "DatabaseHealth",
+    "ErrorBody",
+    "ErrorOut",
+    "EventOut",
+    "EventPageOut",
+    "ExternalAgentCreatedOut",
+    "ExternalAgentIn",
+    "ExternalAgentOut",
+    "FailedIn",
+    "GateIn",
+    "HealthOut",
+    "HeartbeatIn",
+    "LeaseOut",
+    "PageOut",
+    "PlanCheckIn",
+    "PlanCheckOut",
+    "ProgressIn",
+    "ReportIn",
+    "ReportOut",
+    "ResolveIn",
+    "RunIn",
+    "RunOut",
+    "StepOut",
+    "TaskOut",
+    "TasksOut",
+    "WorkOut",
+    "WorkTask",
+    "WorkerOut",
+    "WorkerStatus",
+    "WorkersHealth",
+    "WorkflowOut",
+    "graph_of",
+    "reject_nul",
+    "task_views",
+]
