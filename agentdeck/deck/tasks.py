@@ -180,6 +180,11 @@ class TaskBoard:
         agent = await self.agents.authenticate(token, agent_id)
         return await self.dispatcher.next_task(agent, wait)
 
+    @property
+    def polls_waiting(self) -> int:
+        """External agents' long polls waiting in this process for a task to be offered."""
+        return self.dispatcher.waiting
+
     async def report(self, token: str | None, task_id: str, report: Report) -> TaskRow:
         """A report of the agent holding the task's current lease (409 for anyone else)."""
         self.start()

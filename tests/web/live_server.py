@@ -36,12 +36,19 @@ async def read_events(
     count: int,
     headers: dict[str, str] | None = None,
     within: float = 10,
+    opened: asyncio.Event | None = None,
 ) -> list[dict[str, Any]]:
-    """Read `count` SSE events (id, event, data parsed as JSON), then disconnect."""
+    """Read `count` SSE events (id, event, data parsed as JSON), then disconnect.
+
+    `opened` is set once the response has started: the server has fixed the point the
+    stream starts from, so every event committed after it reaches this reader.
+    """
     events: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
     async with asyncio.timeout(within), client.stream("GET", url, headers=headers) as response:
         response.raise_for_status()
+        if opened is not None:
+            opened.set()
         async for line in response.aiter_lines():
             if not line:
                 if "data" in current:

@@ -171,7 +171,11 @@ async def test_a_long_poll_wakes_as_soon_as_a_task_is_offered(
     monkeypatch.setattr(deck.tasks.dispatcher, "_poll", 30.0)  # no safety-net poll in time
     agent = await register(http, "waiter", ["email"])
     polling = asyncio.create_task(agent.claim(wait=40))
-    await asyncio.sleep(0.3)
+    # no event says "a poll found nothing and waits": watch the count, with a deadline
+    async with asyncio.timeout(30):
+        while deck.tasks.polls_waiting == 0:
+            assert not polling.done(), polling.result()
+            await asyncio.sleep(0.01)
     assert not polling.done()
     run = await deck.submit(
         "plan", {"plan": [{"id": "T1", "title": "Go", "role": "email"}], "dispatch": "external"}

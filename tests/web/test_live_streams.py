@@ -69,8 +69,9 @@ async def test_global_stream_delivers_new_events_of_every_run_in_commit_order(
     _chatty(registry, release)
     async with serving(_app(deck)) as base, httpx.AsyncClient(base_url=base) as client:
         before = await deck.submit("chatty", {"first": 1, "second": 0})  # not streamed: older
-        reader = asyncio.create_task(read_events(client, "/api/stream", count=10))
-        await asyncio.sleep(0.3)  # let the client connect before anything new happens
+        opened = asyncio.Event()
+        reader = asyncio.create_task(read_events(client, "/api/stream", count=10, opened=opened))
+        await asyncio.wait_for(opened.wait(), 10)  # streaming from here: nothing new is missed
         worker = deck.worker(concurrency=4)
         await worker.start()
         runs = [await deck.submit("chatty", {"first": 1, "second": 0}) for _ in range(2)]

@@ -78,6 +78,7 @@ class Dispatcher:
         self._lease = lease_interval
         self._poll = poll_interval.total_seconds()
         self._offers: asyncio.Event | None = None
+        self.waiting = 0  # long polls of this process waiting for an offer now
 
     def wake(self) -> None:
         """Tasks were offered (or returned to the pool): waiting polls try to claim again."""
@@ -103,9 +104,13 @@ class Dispatcher:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(remaining, self._poll)):
-                    await offered.wait()
+            self.waiting += 1
+            try:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(remaining, self._poll)):
+                        await offered.wait()
+            finally:
+                self.waiting -= 1
 
     def _claim(self, conn: Connection, agent: ExternalAgentRow) -> TaskRow | None:
         now = self._clock.now()
