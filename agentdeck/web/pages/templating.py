@@ -1,7 +1,7 @@
 """How a page answers: its template with the shared layout, or its JSON twin (`?format=json`).
 
 Every page is built from one pydantic model of its data (made of the API's models in
-web/schemas.py); the HTML and the JSON are two views of that same value. This module
+web/schemas/); the HTML and the JSON are two views of that same value. This module
 also owns the navigation, the Jinja filters (relative times, money, tokens), the static
 file URLs, the security headers of every page, and PageRoute, which turns errors raised
 by a page into an HTML page (or the API's JSON error for the twin).

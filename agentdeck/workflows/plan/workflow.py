@@ -4,7 +4,7 @@ The plan is JSON, structured markdown, or free text that the planner agent decom
 (see `decompose`). Tasks whose prerequisites are done run at once, up to `max_parallel`,
 each by an internal agent chosen by role or offered to external agents that poll the
 API; failures are retried with backoff, then skip their dependents or wait for a person;
-blocked tasks raise the `human review` gate. See `plan_execution` for how.
+blocked tasks raise the `human review` gate. See `scheduler`, `inbox` and `moves` for how.
 
 Steps: `llm:plan:N` (free text only), `agents`, `tasks`, `route:<id>` (dispatch `auto`),
 `llm:task:<id>:<attempt>`, and the signals `plan.tasks` and gate `human review`.
