@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from agentdeck.agents.llm_layer import RUNNER, LLMLayer, runner_of
 from agentdeck.agents.loading import AgentConfigError, load_agents_file
 from agentdeck.agents.reply import AgentReply
-from agentdeck.agents.runner_handle import RUNNER, runner_of
 from agentdeck.agents.skills import Skill, SkillLibrary
 from agentdeck.agents.spec import ROLES, AgentSpec, ConfiguredAgent, configure
 from agentdeck.agents.tools import ToolRegistry, default_tools
@@ -44,6 +44,7 @@ __all__ = [
     "AgentSpec",
     "BudgetExceeded",
     "ConfiguredAgent",
+    "LLMLayer",
     "Skill",
     "SkillLibrary",
     "ToolRegistry",

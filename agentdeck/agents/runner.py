@@ -36,8 +36,8 @@ from pydantic_ai.models import ModelRequestParameters
 from pydantic_core import to_jsonable_python
 
 from agentdeck.agents.budget import BudgetLedger
+from agentdeck.agents.llm_layer import runner_of
 from agentdeck.agents.reply import AgentReply, reply_from_records
-from agentdeck.agents.runner_handle import runner_of
 from agentdeck.agents.spec import ConfiguredAgent
 from agentdeck.agents.tools import ToolRegistry, default_tools
 from agentdeck.domain.errors import AgentdeckError

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 
 from agentdeck import __version__
 from agentdeck.agents.llm_layer import LLMLayer
-from agentdeck.agents.runner_handle import RUNNER
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
 from agentdeck.deck.costs import Costs
@@ -105,7 +104,7 @@ class Deck:
         # writer (ctx.tasks), external agents claim them over the API.
         self.tasks = TaskBoard(self)
         self.services = Services()
-        self.services.provide(RUNNER, lambda: self.llm.runner)
+        self.llm.provide(self.services)
 
     # --- life cycle ----------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""Wake-up topics: what a process tells its workers, streams and polls, and the
-NOTIFY payload that carries one across processes."""
+"""Wake-up topics: what a process tells its workers, streams and polls (in-process through
+the engine's Notifier, across processes as PostgreSQL NOTIFY payloads, store/notify.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,3 @@ class Topic(StrEnum):
 
 
 Listener = Callable[[Topic, str | None], None]
-
-
-def payload(topic: Topic, run_id: str | None = None) -> str:
-    return f"{topic}:{run_id}" if run_id else topic.value
-
-
-def parse_payload(text: str) -> tuple[Topic, str | None]:
-    topic, _, run_id = text.partition(":")
-    return Topic(topic), run_id or None

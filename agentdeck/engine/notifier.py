@@ -7,8 +7,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from agentdeck.domain.topics import Listener, Topic, parse_payload, payload
-from agentdeck.store.notify import ListenConnection
+from agentdeck.domain.topics import Listener, Topic
+from agentdeck.store.notify import ListenConnection, parse_payload, payload
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from agentdeck.domain.runs import Artifact, Event, Step
 from agentdeck.domain.topics import Topic
-from agentdeck.store.notify import notify
+from agentdeck.store.notify import notify, payload
 from agentdeck.store.schema import artifacts, events, signals, steps, usage
 
 # Any constant works; it only has to be the same in every process.
@@ -60,7 +60,7 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVENT_ORDER_LOCK})
     conn.execute(events.insert(), list(rows))
-    notify(conn, [Topic.EVENT.value])  # live streams in other processes read from here
+    notify(conn, [payload(Topic.EVENT)])  # live streams in other processes read from here
 
 
 def list_events(conn: Connection, *, run_id: str | None, after: int, limit: int) -> list[Event]:

@@ -8,7 +8,19 @@ import psycopg
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
+from agentdeck.domain.topics import Topic
+
 CHANNEL = "agentdeck"
+
+
+def payload(topic: Topic, run_id: str | None = None) -> str:
+    """A wake-up as a NOTIFY payload: `topic` or `topic:run_id`."""
+    return f"{topic}:{run_id}" if run_id else topic.value
+
+
+def parse_payload(text: str) -> tuple[Topic, str | None]:
+    topic, _, run_id = text.partition(":")
+    return Topic(topic), run_id or None
 
 
 def notify(conn: Connection, payloads: Sequence[str]) -> None:

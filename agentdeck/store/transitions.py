@@ -20,10 +20,10 @@ from agentdeck.domain.events import EventKind
 from agentdeck.domain.gates import gate_channel
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import Run, RunStatus, WaitKind, check_transition, sources_of
-from agentdeck.domain.topics import Topic, payload
+from agentdeck.domain.topics import Topic
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
-from agentdeck.store.notify import notify
+from agentdeck.store.notify import notify, payload
 
 Change = Callable[[Connection, datetime, Run], str]
 
