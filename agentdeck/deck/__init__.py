@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from agentdeck import __version__
@@ -19,11 +17,11 @@ from agentdeck.agents.llm_layer import LLMLayer
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
 from agentdeck.deck.costs import Costs
+from agentdeck.deck.submissions import MAX_PRIORITY, Submission, check_json, check_text, run_row
 from agentdeck.deck.tasks import TaskBoard
 from agentdeck.domain.errors import InvalidInput, NotFound
-from agentdeck.domain.events import MAX_EVENT_ID, EventKind
+from agentdeck.domain.events import MAX_EVENT_ID
 from agentdeck.domain.gates import GATE_PREFIX, GateDecision
-from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import (
     Artifact,
     Event,
@@ -35,7 +33,7 @@ from agentdeck.domain.runs import (
 )
 from agentdeck.domain.workers import WorkerRow
 from agentdeck.engine.context import MAX_SIGNAL_NAME
-from agentdeck.engine.notifier import Notifier, PgListener, Topic, payload
+from agentdeck.engine.notifier import Notifier, PgListener, Topic
 from agentdeck.engine.registry import Registry, Workflow
 from agentdeck.engine.services import Services
 from agentdeck.engine.worker import Worker, WorkerConfig
@@ -46,21 +44,8 @@ from agentdeck.store import runs as run_queries
 from agentdeck.store import workers as worker_queries
 from agentdeck.store.database import Database
 from agentdeck.store.migrate import upgrade
-from agentdeck.store.notify import notify
 
-MAX_PRIORITY = 1000
 MAX_PAGE = 500
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One run to submit."""
-
-    workflow: str
-    inputs: dict[str, Any] = field(default_factory=dict)
-    priority: int = 0
-    not_before: datetime | None = None
-    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,80 +164,16 @@ class Deck:
 
     async def submit_many(self, submissions: Sequence[Submission]) -> list[Run]:
         """Queue many runs in one transaction; every one is validated before any is written."""
-        rows = [self._row(sub) for sub in submissions]
+        now = self.clock.now()
+        rows = [run_row(self.registry, now, sub) for sub in submissions]
         try:
-            result = await self.db.write(lambda conn: self._insert(conn, rows))
+            result = await self.db.write(lambda conn: transitions.submit_tx(conn, rows))
         except IntegrityError:
             # a concurrent submit with the same idempotency key won the race
-            result = await self.db.write(lambda conn: self._insert(conn, rows))
+            result = await self.db.write(lambda conn: transitions.submit_tx(conn, rows))
         self.notifier.publish(Topic.READY)
         self.notifier.publish(Topic.EVENT)
         return result
-
-    def _row(self, sub: Submission) -> dict[str, Any]:
-        workflow = self._workflow_for_submit(sub.workflow)
-        if not isinstance(sub.inputs, dict):
-            raise InvalidInput("inputs must be a JSON object", field="inputs")
-        inputs = workflow.validate_inputs(sub.inputs)
-        _check_json(inputs, "inputs")
-        if isinstance(sub.priority, bool) or not isinstance(sub.priority, int):
-            raise InvalidInput("priority must be an integer", field="priority")
-        if not 0 <= sub.priority <= MAX_PRIORITY:
-            raise InvalidInput(f"priority must be between 0 and {MAX_PRIORITY}", field="priority")
-        if sub.not_before is not None and sub.not_before.tzinfo is None:
-            raise InvalidInput("not_before must carry a timezone", field="not_before")
-        key = sub.idempotency_key
-        if key is not None and not isinstance(key, str):
-            raise InvalidInput("idempotency_key must be a string", field="idempotency_key")
-        if key is not None and not (0 < len(key) <= 200):
-            raise InvalidInput(
-                "idempotency_key must be 1 to 200 characters", field="idempotency_key"
-            )
-        now = self.clock.now()
-        return {
-            "id": new_id("run"),
-            "workflow": workflow.name,
-            "status": RunStatus.QUEUED,
-            "inputs": inputs,
-            "priority": sub.priority,
-            "due_at": max(now, sub.not_before.astimezone(UTC)) if sub.not_before else now,
-            "idempotency_key": key,
-            "agents": workflow.agents_of(inputs),
-            "created_at": now,
-            "updated_at": now,
-        }
-
-    def _workflow_for_submit(self, name: str) -> Workflow:
-        if not isinstance(name, str) or not name:
-            raise InvalidInput("workflow must be a non-empty string", field="workflow")
-        try:
-            return self.registry.get(name)
-        except NotFound as error:
-            raise InvalidInput(str(error), field="workflow") from None
-
-    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Run]:
-        """Insert the runs whose idempotency key is new; return one run per row, in order."""
-        existing = run_queries.find_by_idempotency_keys(
-            conn, [r["idempotency_key"] for r in rows if r["idempotency_key"]]
-        )
-        out: list[Run] = []
-        fresh: list[dict[str, Any]] = []
-        for row in rows:
-            key = row["idempotency_key"]
-            if key and key in existing:
-                out.append(existing[key])
-                continue
-            run = run_queries.new_run(row)
-            if key:
-                existing[key] = run  # a repeat within this call
-            fresh.append(row)
-            out.append(run)
-        run_queries.insert_runs(conn, fresh)
-        transitions.record_events(
-            conn, [(r["id"], EventKind.SUBMITTED, None, r["created_at"]) for r in fresh]
-        )
-        notify(conn, [payload(Topic.READY)] if fresh else [])
-        return out
 
     # --- reading -------------------------------------------------------------
 
@@ -275,7 +196,7 @@ class Deck:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
         if where is not None:
             for name in ("workflow", "agent", "text", "retry_of"):
-                _check_text(getattr(where, name), name)
+                check_text(getattr(where, name), name)
         for status in where.statuses if where else ():
             if status not in RunStatus.__members__.values():
                 raise InvalidInput(f"unknown status {status!r}", field="status")
@@ -400,13 +321,13 @@ class Deck:
         except ValueError:
             choices = ", ".join(d.value for d in GateDecision)
             raise InvalidInput(f"decision must be one of {choices}", field="decision") from None
-        _check_text(gate, "gate")
-        _check_text(comment, "comment")
+        check_text(gate, "gate")
+        check_text(comment, "comment")
         if decision == GateDecision.CHANGES and not (comment and comment.strip()):
             raise InvalidInput("say which changes: a comment is required", field="comment")
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("data must be a JSON object", field="data")
-        _check_json(data, "data")
+        check_json(data, "data")
         body = {**(data or {}), "decision": decision.value, "comment": comment}
         return await self._steer(
             run_id,
@@ -416,7 +337,7 @@ class Deck:
 
     async def signal(self, run_id: str, name: str, data: Any = None) -> Run:
         """Send an external signal to a run; it is queued if it waits on this name."""
-        _check_text(name, "name")
+        check_text(name, "name")
         if not isinstance(name, str) or not 0 < len(name) <= MAX_SIGNAL_NAME:
             raise InvalidInput(
                 f"a signal name must be 1 to {MAX_SIGNAL_NAME} characters", field="name"
@@ -426,7 +347,7 @@ class Deck:
                 f"signal names starting with {GATE_PREFIX!r} are reserved: decide a gate instead",
                 field="name",
             )
-        _check_json(data, "signal payload")
+        check_json(data, "signal payload")
         return await self._steer(
             run_id,
             lambda c, now, r: transitions.signal_tx(c, now, r, name, data, None),
@@ -452,24 +373,6 @@ FINISHED_OR_PARKED = (
     RunStatus.WAITING,
     RunStatus.PAUSED,
 )
-
-
-def _check_json(value: Any, what: str) -> None:
-    try:
-        text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise InvalidInput(f"{what} must be JSON: {error}", field=what.split()[0]) from None
-    if "\\u0000" in text:
-        raise InvalidInput(
-            f"{what} contains a NUL character (\\u0000), which cannot be stored",
-            field=what.split()[0],
-        )
-
-
-def _check_text(value: str | None, field: str) -> None:
-    """PostgreSQL cannot even compare with a string holding NUL: refuse it up front."""
-    if value is not None and "\x00" in value:
-        raise InvalidInput(f"{field} contains a NUL character (\\u0000)", field=field)
 
 
 def upgrade_database(settings: Settings) -> str:

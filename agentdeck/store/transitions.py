@@ -1,4 +1,4 @@
-"""Transitions a person asks for: cancel, pause, resume, retry, signal, decide a gate.
+"""Transitions a person asks for: submit, cancel, pause, resume, retry, signal, decide a gate.
 
 Each public function is one transaction's work on the caller's connection: it row-locks
 the run (PostgreSQL: a worker parking this run holds the same lock until it commits, so
@@ -63,6 +63,29 @@ def send_signal(conn: Connection, run_id: str, name: str, data: Any, now: dateti
     if run is None:
         raise NotFound(f"no run with id {run_id!r}")
     return _signal(conn, now, run, name, data, None)
+
+
+def submit_tx(conn: Connection, rows: list[dict[str, Any]]) -> list[Run]:
+    """Insert the runs whose idempotency key is new; return one run per row, in order."""
+    existing = run_queries.find_by_idempotency_keys(
+        conn, [r["idempotency_key"] for r in rows if r["idempotency_key"]]
+    )
+    out: list[Run] = []
+    fresh: list[dict[str, Any]] = []
+    for row in rows:
+        key = row["idempotency_key"]
+        if key and key in existing:
+            out.append(existing[key])
+            continue
+        run = run_queries.new_run(row)
+        if key:
+            existing[key] = run  # a repeat within this call
+        fresh.append(row)
+        out.append(run)
+    run_queries.insert_runs(conn, fresh)
+    record_events(conn, [(r["id"], EventKind.SUBMITTED, None, r["created_at"]) for r in fresh])
+    notify(conn, [payload(Topic.READY)] if fresh else [])
+    return out
 
 
 def cancel_tx(conn: Connection, now: datetime, run: Run) -> str:
