@@ -13,6 +13,7 @@ import pytest
 
 from agentdeck.deck import Deck
 from agentdeck.domain.runs import Run
+from agentdeck.domain.topics import Topic
 from tests.web.plan_fixtures import asgi_client, open_plan_deck, register
 
 GATE = "human review"
@@ -59,13 +60,27 @@ async def tasks_of(http: httpx.AsyncClient, run_id: str) -> dict[str, dict[str, 
     return {t["key"]: t for t in body["items"]}
 
 
-async def until_status(http: httpx.AsyncClient, run_id: str, key: str, status: str) -> None:
-    """Poll the task until it has `status` (the sweeper acts on its own clock)."""
-    for _ in range(200):
-        if (await tasks_of(http, run_id)).get(key, {}).get("status") == status:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"task {key} never became {status}")
+async def until_status(
+    deck: Deck, http: httpx.AsyncClient, run_id: str, key: str, status: str
+) -> None:
+    """Until the task has `status`: read it again on each event this process records (the
+    sweeper, acting on its own clock, records one with every change it makes)."""
+    changed = asyncio.Event()
+
+    def on_notice(topic: Topic, _run_id: str | None) -> None:
+        if topic == Topic.EVENT:
+            changed.set()
+
+    unsubscribe = deck.notifier.subscribe(on_notice)
+    try:
+        async with asyncio.timeout(30):
+            while (await tasks_of(http, run_id)).get(key, {}).get("status") != status:
+                await changed.wait()
+                changed.clear()
+    except TimeoutError:
+        raise AssertionError(f"task {key} never became {status}") from None
+    finally:
+        unsubscribe()
 
 
 async def test_a_retryable_failure_is_offered_again_and_a_final_one_skips_dependents(
@@ -151,14 +166,14 @@ async def test_an_offer_nobody_takes_is_blocked_and_can_be_skipped(
         {"id": "B", "title": "After A", "role": "fax", "prerequisites": ["A"]},
     ]
     run_id = await start(http, plan, pickup_timeout_s=0.3)
-    await until_status(http, run_id, "A", "blocked")
+    await until_status(deck, http, run_id, "A", "blocked")
     tasks = await tasks_of(http, run_id)
     assert "no external agent with the capability 'fax'" in tasks["A"]["reason"]
     run = await settled(deck, run_id)
     assert run.waiting_on == GATE
     await http.post(f"/api/tasks/{run_id}:A/resolve", json={"action": "skip"})
     # B is offered in turn; nobody takes it either: mark it done by hand
-    await until_status(http, run_id, "B", "blocked")
+    await until_status(deck, http, run_id, "B", "blocked")
     run = await settled(deck, run_id)
     done = await http.post(
         f"/api/tasks/{run_id}:B/resolve", json={"action": "done", "note": "faxed it"}
