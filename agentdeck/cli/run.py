@@ -24,7 +24,7 @@ from agentdeck import workflows
 from agentdeck.cli.follow import Display, RunView, follow_local, follow_remote
 from agentdeck.cli.remote import RemoteDeck
 from agentdeck.cli.runtime import open_deck
-from agentdeck.deck import Deck, Registry, Workflow
+from agentdeck.deck import PRIORITY_HELP, Deck, Registry, Workflow
 from agentdeck.domain.errors import AgentdeckError, InvalidInput
 from agentdeck.domain.runs import Run
 
@@ -75,7 +75,7 @@ def run_command(
     budget: Annotated[
         float | None, typer.Option(help="The run's budget in USD (budget_usd).")
     ] = None,
-    priority: Annotated[int, typer.Option(help="0 to 1000; higher runs first.")] = 0,
+    priority: Annotated[int, typer.Option(help=PRIORITY_HELP)] = 0,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Show the run live until it ends.")
     ] = False,

@@ -17,7 +17,14 @@ from agentdeck.agents.llm_layer import LLMLayer
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
 from agentdeck.deck.costs import Costs
-from agentdeck.deck.submissions import MAX_PRIORITY, Submission, check_json, check_text, run_row
+from agentdeck.deck.submissions import (
+    MAX_PRIORITY,
+    PRIORITY_HELP,
+    Submission,
+    check_json,
+    check_text,
+    run_row,
+)
 from agentdeck.deck.tasks import TaskBoard
 from agentdeck.domain.errors import InvalidInput, NotFound
 from agentdeck.domain.events import MAX_EVENT_ID
@@ -389,6 +396,7 @@ __all__ = [
     "MAX_EVENT_ID",
     "MAX_PAGE",
     "MAX_PRIORITY",
+    "PRIORITY_HELP",
     "Deck",
     "Page",
     "Registry",

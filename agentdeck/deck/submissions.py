@@ -13,6 +13,8 @@ from agentdeck.domain.runs import RunStatus
 from agentdeck.engine.registry import Registry, Workflow
 
 MAX_PRIORITY = 1000
+# The one wording of what a priority means, shared by the API schema, the CLI and the form.
+PRIORITY_HELP = f"0 to {MAX_PRIORITY}; a higher priority runs first (default 0)."
 
 
 @dataclass(frozen=True)

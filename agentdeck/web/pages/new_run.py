@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from agentdeck.deck import MAX_PRIORITY, Deck
+from agentdeck.deck import MAX_PRIORITY, PRIORITY_HELP, Deck
 from agentdeck.domain.errors import InvalidInput
 from agentdeck.web.pages.schema_form import FormField, fields_of, inputs_of
 from agentdeck.web.pages.templating import PageRoute, deck_of, page, redirect
@@ -64,6 +64,7 @@ def _form_page(
         "priority": first(values, "priority", "0") if values else "0",
         "priority_error": errors.get("priority"),
         "max_priority": MAX_PRIORITY,
+        "priority_help": PRIORITY_HELP,
         "form_error": next((m for f, m in errors.items() if f not in shown), None),
     }
     return page(request, "new_run.html", data, context, status)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from agentdeck.deck import MAX_PRIORITY
+from agentdeck.deck import MAX_PRIORITY, PRIORITY_HELP
 from agentdeck.domain.gates import GateDecision
 from agentdeck.domain.runs import Artifact, Event, Run, RunStatus, Step, WaitKind
 from agentdeck.web.schemas.common import reject_nul
@@ -26,9 +26,7 @@ class RunIn(BaseModel):
     inputs: dict[str, Any] = Field(
         default_factory=dict, description="The workflow's inputs (see its input_schema)."
     )
-    priority: int = Field(
-        0, ge=0, le=MAX_PRIORITY, strict=True, description="0 to 1000; higher runs first."
-    )
+    priority: int = Field(0, ge=0, le=MAX_PRIORITY, strict=True, description=PRIORITY_HELP)
     not_before: AwareDatetime | None = Field(None, description="Do not start before this time.")
     idempotency_key: str | None = Field(
         None,
