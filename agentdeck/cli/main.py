@@ -11,6 +11,7 @@ from rich.console import Console
 
 from agentdeck import __version__
 from agentdeck.cli.agents import agents_app
+from agentdeck.cli.plans import plans_app, tasks_app
 from agentdeck.cli.run import run_command
 from agentdeck.cli.runs import runs_app
 from agentdeck.cli.runtime import configure_logging, open_deck_or_exit, run_until_signalled
@@ -22,6 +23,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(runs_app, name="runs")
 app.add_typer(agents_app, name="agents")
+app.add_typer(plans_app, name="plans")
+app.add_typer(tasks_app, name="tasks")
 app.command("run")(run_command)
 console = Console()
 

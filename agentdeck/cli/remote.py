@@ -79,6 +79,36 @@ class RemoteDeck:
     async def retry(self, run_id: str) -> dict[str, Any]:
         return await self._json("POST", f"/api/runs/{run_id}/retry")  # type: ignore[no-any-return]
 
+    async def pause(self, run_id: str) -> dict[str, Any]:
+        return await self._json("POST", f"/api/runs/{run_id}/pause")  # type: ignore[no-any-return]
+
+    async def resume(self, run_id: str) -> dict[str, Any]:
+        return await self._json("POST", f"/api/runs/{run_id}/resume")  # type: ignore[no-any-return]
+
+    async def all_events(self, run_id: str, after: int = 0) -> list[dict[str, Any]]:
+        """Every event of the run after `after`, page by page."""
+        out: list[dict[str, Any]] = []
+        while page := await self.events_after(run_id, after):
+            out += page
+            after = int(page[-1]["id"])
+        return out
+
+    async def artifacts(self, run_id: str) -> list[dict[str, Any]]:
+        return list(await self._json("GET", f"/api/runs/{run_id}/artifacts"))
+
+    async def artifact_content(self, artifact_id: str) -> str:
+        try:
+            response = await self._client.get(f"/api/artifacts/{artifact_id}")
+        except httpx.TransportError as error:
+            raise RemoteError(f"cannot reach {self.server}: {error}") from None
+        if response.status_code >= 400:
+            raise _error(response)
+        return response.text
+
+    async def tasks(self, run_id: str) -> dict[str, Any]:
+        """A plan run's tasks with counts and progress (TasksOut)."""
+        return await self._json("GET", f"/api/runs/{run_id}/tasks")  # type: ignore[no-any-return]
+
     async def workflows(self) -> list[dict[str, Any]]:
         """The server's workflows, each with its input schema."""
         found = await self._json("GET", "/api/workflows")
