@@ -135,6 +135,12 @@ class Settings(BaseSettings):
         timedelta(seconds=120),
         description="Longest wait for one model request; then it counts as a transient failure.",
     )
+    llm_model_timeout: timedelta = Field(
+        timedelta(seconds=90),
+        description="The most one model of an agent's chain may take for one call, its tries "
+        "and backoffs together, before the next model is tried; an agent's `timeout_s` "
+        "overrides it.",
+    )
     llm_retries: int = Field(
         2,
         ge=0,
@@ -161,6 +167,7 @@ class Settings(BaseSettings):
         "shutdown_grace",
         "simulator_latency",
         "llm_request_timeout",
+        "llm_model_timeout",
         "llm_retry_interval",
         "llm_retry_max_interval",
         "task_lease_interval",

@@ -8,12 +8,17 @@ process each hand their own runner to their own runs: there is no module-level r
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from agentdeck.agents.spec import ConfiguredAgent
 from agentdeck.agents.tools import ToolRegistry, default_tools
+from agentdeck.domain.errors import InvalidInput
 from agentdeck.engine.services import ServiceKey, Services
+from agentdeck.llm.check import ProviderCheck, check_providers
 from agentdeck.llm.config import LLMConfig
 from agentdeck.llm.keys import KeyRing
+from agentdeck.llm.names import parse_model_name
 from agentdeck.llm.providers import ModelFactory
 from agentdeck.llm.status import describe
 
@@ -69,9 +74,35 @@ class LLMLayer:
         """True when the offline simulator answers the agents (no provider key, or forced)."""
         return self.factory.offline
 
-    def status(self) -> str:
-        """One plain sentence: the simulator, or which providers have keys."""
-        return describe(self.config, self.factory)
+    def status(self, agents: Iterable[ConfiguredAgent] = ()) -> str:
+        """One plain sentence: the simulator, or which providers have keys, and why; with
+        `agents`, those naming a keyless endpoint (Ollama) the simulator stands in for."""
+        return describe(self.config, self.factory, {a.name: a.chain for a in agents})
+
+    async def check_providers(
+        self, agents: Iterable[ConfiguredAgent], *, seconds: float, models: Sequence[str] = ()
+    ) -> list[ProviderCheck]:
+        """One tiny call per configured provider (or to each of `models`), no retries.
+
+        A bad model name in `models` raises InvalidInput naming it.
+        """
+        refs = []
+        for name in models:
+            try:
+                refs.append(parse_model_name(name, list(self.config.endpoints)))
+            except ValueError as error:
+                raise InvalidInput(str(error), field="model") from None
+        self.factory.prepare()
+        chains = {a.name: a.chain for a in agents}
+        return await check_providers(self.factory, chains, seconds=seconds, only=refs)
+
+    def key_warnings(self, agents: Iterable[ConfiguredAgent]) -> list[str]:
+        """At start, one line per agent with models whose provider has no key (nothing when
+        the simulator answers every agent); the runner does not warn about them again."""
+        if self.factory.offline:
+            return []
+        found = (self.factory.keyed_chain(a.name, a.chain)[1] for a in agents)
+        return [w for w in found if w is not None]
 
     async def aclose(self) -> None:
         await self.factory.aclose()

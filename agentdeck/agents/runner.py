@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from agentdeck.llm.names import SIMULATOR_REF, ModelRef
 from agentdeck.llm.pricing import input_token_bound, worst_case
 from agentdeck.llm.providers import ModelFactory
 
+log = logging.getLogger(__name__)
 NO_TOOLS = ModelRequestParameters()
 MAX_TOOL_ROUNDS = 8
 
@@ -152,7 +154,7 @@ class AgentRunner:
             record: dict[str, Any] = await ctx.step(step_key, _not_called)
             await ledger.replay(ctx, agent.name, _cost(record), record.get("budget"))
             return record
-        refs = (SIMULATOR_REF,) if self.factory.offline else agent.chain
+        refs = (SIMULATOR_REF,) if self.factory.offline else self._keyed_chain(agent)
         throttles = self._throttles(agent)
         if throttles is None and all(ref.is_simulator for ref in refs):
             tokens, reserve = 0, Decimal(0)  # free and unthrottled: nothing to size
@@ -211,6 +213,7 @@ class AgentRunner:
             token_estimate=input_tokens + agent.spec.max_output_tokens,
             throttles=throttles,
             on_attempt=on_attempt,
+            model_timeout=agent.spec.timeout_s,
         )
         response, usage = answer.response, answer.response.usage
         cost = None if answer.cost_usd is None else str(answer.cost_usd)
@@ -251,6 +254,18 @@ class AgentRunner:
             cost_usd=cost,
         )
         return record
+
+    def _keyed_chain(self, agent: ConfiguredAgent) -> tuple[ModelRef, ...]:
+        """The agent's models whose provider can be called; the others are left out, with
+        one warning per agent and chain (not a failed attempt on every call).
+
+        When no model of the chain has a key, the whole chain is kept: its attempts then
+        fail with the missing keys named, which is the run's error.
+        """
+        usable, warning = self.factory.keyed_chain(agent.name, agent.chain)
+        if warning is not None:
+            log.warning("%s", warning)
+        return usable or agent.chain
 
     def _throttles(self, agent: ConfiguredAgent) -> Throttles | None:
         """The buckets an attempt must pass: the agent's own and its model's provider's."""

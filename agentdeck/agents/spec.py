@@ -95,6 +95,14 @@ class AgentSpec(BaseModel):
     max_concurrency: int | None = Field(
         None, ge=1, description="Calls of this agent in flight at once in one worker."
     )
+    timeout_s: float | None = Field(
+        None,
+        gt=0,
+        le=3600,
+        description="The most seconds one model of the chain may take for one call, its "
+        "tries and backoffs together, before the next model is tried (default: the "
+        "AGENTDECK_LLM_MODEL_TIMEOUT setting, 90 s).",
+    )
     requests_per_minute: int | None = Field(None, ge=1, description="Calls per minute, per worker.")
     tokens_per_minute: int | None = Field(
         None, ge=1, description="Input plus output tokens per minute, per worker."

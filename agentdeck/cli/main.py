@@ -12,6 +12,7 @@ from rich.console import Console
 from agentdeck import __version__
 from agentdeck.cli.agents import agents_app
 from agentdeck.cli.plans import plans_app, tasks_app
+from agentdeck.cli.providers import print_llm_choice, providers_app
 from agentdeck.cli.run import run_command
 from agentdeck.cli.runs import runs_app
 from agentdeck.cli.runtime import configure_logging, open_deck_or_exit, run_until_signalled
@@ -25,6 +26,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(agents_app, name="agents")
 app.add_typer(plans_app, name="plans")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(providers_app, name="providers")
 app.command("run")(run_command)
 console = Console()
 
@@ -60,6 +62,7 @@ def worker(
         console.print(
             f"worker [bold]{worker.id}[/] started (concurrency {worker.config.concurrency})"
         )
+        await print_llm_choice(deck)
         await stop.wait()
         console.print("stopping: letting runs finish, then releasing the rest")
         await deck.close()
@@ -128,7 +131,7 @@ def _serve(
         if settings.token is not None:
             console.print("API token required (AGENTDECK_TOKEN)")
         if running is not None:
-            console.print(deck.llm.status(), highlight=False)
+            await print_llm_choice(deck)
             deck.llm.warm()  # load the LLM layer now, not at the first agent call
         await asyncio.wait(
             [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED

@@ -2,7 +2,9 @@
 
 A transient error (429, 5xx, timeout, refused connection, unreadable answer) is retried
 on the same model up to `retries` times; a permanent one (400, 401, 403, 404, missing
-key) moves straight to the next model. Each attempt is reported to `on_attempt`.
+key) moves straight to the next model. One model gets at most `model_timeout` seconds,
+its tries and backoffs together, so a hanging provider costs a bounded time before the
+next model is tried. Each attempt is reported to `on_attempt`.
 """
 
 from __future__ import annotations
@@ -90,13 +92,20 @@ class ModelCaller:
         token_estimate: int = 0,
         throttles: Throttles | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
+        model_timeout: float | None = None,
     ) -> Answer:
-        """The first answer of the chain; ModelUnavailable (with every attempt) if none answers."""
+        """The first answer of the chain; ModelUnavailable (with every attempt) if none answers.
+
+        `model_timeout` (seconds; the config's by default) bounds the time spent on one
+        model, its tries and backoffs together.
+        """
         attempts: list[Attempt] = []
         timeout = self.config.request_timeout.total_seconds()
+        per_model = model_timeout or self.config.model_timeout.total_seconds()
         redactor = self.factory.keys.redactor
         for ref in refs:
             number = 0
+            deadline = time.monotonic() + per_model
             while True:
                 number += 1
                 gates = throttles(ref) if throttles is not None else ()
@@ -109,7 +118,8 @@ class ModelCaller:
                     if ref.is_simulator:  # no network: its latency is its own setting
                         response = await model.request(messages, settings, params)
                     else:
-                        async with asyncio.timeout(timeout):
+                        left = max(0.0, deadline - time.monotonic())
+                        async with asyncio.timeout(min(timeout, left)):
                             response = await model.request(messages, settings, params)
                 except Exception as error:
                     failure = describe(error, redactor)
@@ -118,6 +128,8 @@ class ModelCaller:
                         settle_all(gates, token_estimate, 0)
                     retry = failure.transient and number <= self.config.retries
                     delay = self._backoff(number, failure.retry_after) if retry else None
+                    if delay is not None and time.monotonic() + delay >= deadline:
+                        delay = None  # this model's time is up: the next one is tried
                     attempt = Attempt(ref, number, latency_ms, failure, delay)
                     attempts.append(attempt)
                     if on_attempt is not None:

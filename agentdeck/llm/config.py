@@ -51,6 +51,7 @@ class LLMConfig:
     simulator_mode: SimulatorMode = "auto"
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
     request_timeout: timedelta = timedelta(seconds=120)
+    model_timeout: timedelta = timedelta(seconds=90)
     retries: int = 2
     retry_interval: timedelta = timedelta(milliseconds=500)
     retry_max_interval: timedelta = timedelta(seconds=20)
@@ -91,6 +92,7 @@ class LLMConfig:
                 settings.simulator_seed,
             ),
             request_timeout=settings.llm_request_timeout,
+            model_timeout=settings.llm_model_timeout,
             retries=settings.llm_retries,
             retry_interval=settings.llm_retry_interval,
             retry_max_interval=settings.llm_retry_max_interval,

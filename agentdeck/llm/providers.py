@@ -7,6 +7,7 @@ owns retrying, so one transient error is one attempt, one event and one backoff.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentdeck.domain.errors import AgentdeckError
@@ -42,6 +43,7 @@ class ModelFactory:
         self._simulators: dict[str | None, SimulatorModel] = {}
         self._providers: dict[str, Provider[Any]] = {}
         self._clients: list[Any] = []
+        self._warned: set[tuple[str, tuple[ModelRef, ...]]] = set()
 
     def prepare(self) -> None:
         """Load pydantic-ai, the price table and the SDKs of the keyed providers (seconds).
@@ -65,6 +67,36 @@ class ModelFactory:
         if endpoint is None:
             return False
         return endpoint.api_key_env is None or self.keys.get(endpoint.api_key_env) is not None
+
+    def split_by_key(
+        self, chain: Sequence[ModelRef]
+    ) -> tuple[tuple[ModelRef, ...], tuple[ModelRef, ...]]:
+        """The models of `chain` that can be called (the simulator always can), and the rest."""
+        usable = tuple(r for r in chain if r.is_simulator or self.has_key(r.provider))
+        return usable, tuple(r for r in chain if r not in usable)
+
+    def keyed_chain(
+        self, agent: str, chain: tuple[ModelRef, ...]
+    ) -> tuple[tuple[ModelRef, ...], str | None]:
+        """The callable models of an agent's chain, and the first time only for this agent
+        and chain, the warning naming the models left out (None after, or if none is)."""
+        usable, skipped = self.split_by_key(chain)
+        if not skipped or (agent, chain) in self._warned:
+            return usable, None
+        self._warned.add((agent, chain))
+        what = ", ".join(f"{r.id} (set {self.missing_key_of(r.provider)})" for r in skipped)
+        if not usable:
+            return usable, f"agent {agent}: no model has an API key: {what}"
+        return usable, f"agent {agent}: skipping models whose provider has no API key: {what}"
+
+    def missing_key_of(self, provider: str) -> str:
+        """The variable(s) to set for `provider`'s key, e.g. `GOOGLE_API_KEY or GEMINI_API_KEY`."""
+        if provider in NATIVE_PROVIDERS:
+            return " or ".join(PROVIDER_KEY_VARS[provider])
+        endpoint = self.config.endpoints.get(provider)
+        if endpoint is None:
+            return f"AGENTDECK_OPENAI_COMPATIBLE for {provider}"
+        return endpoint.api_key_env or "nothing (it needs no key)"
 
     def keyed_providers(self) -> list[str]:
         """Providers with an API key set (endpoints that need no key do not count)."""

@@ -1,24 +1,47 @@
-"""The LLM layer in one sentence, for `agentdeck up` and the dashboard."""
+"""The LLM layer in one sentence, for `agentdeck up` and the dashboard: what answers the
+agents (the offline simulator or the providers) and why."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from agentdeck.llm.config import LLMConfig
+from agentdeck.llm.names import ModelRef
 from agentdeck.llm.providers import ModelFactory
 
+KEY_VARS = "OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or GROQ_API_KEY"
 
-def describe(config: LLMConfig, factory: ModelFactory) -> str:
-    """One plain sentence for `agentdeck up` and the dashboard: simulator or providers."""
+
+def describe(
+    config: LLMConfig,
+    factory: ModelFactory,
+    chains: Mapping[str, Sequence[ModelRef]] | None = None,
+) -> str:
+    """One plain sentence: simulator or providers, and the reason for the choice.
+
+    With `chains` (agent -> models), an agent naming a keyless endpoint such as Ollama
+    while the simulator answers is said by name: the simulator is not chosen silently.
+    """
     keyed = factory.keyed_providers()
     mode = config.simulator_mode
     if mode == "always":
         return "LLM: the offline simulator answers every agent (AGENTDECK_SIMULATOR=always)."
     if factory.offline:
+        keyless = _keyless_users(config, chains or {})
+        if keyless:
+            names = "; ".join(f"{p}: {', '.join(agents)}" for p, agents in keyless.items())
+            return (
+                "LLM: the offline simulator answers every agent, because no provider key is "
+                f"set and AGENTDECK_SIMULATOR is auto. Agents name models of "
+                f"{', '.join(keyless)}, which need no key ({names}): set "
+                "AGENTDECK_SIMULATOR=never to call it instead, then restart."
+            )
         return (
             "LLM: no provider key found, so the offline simulator answers every agent. "
-            "To use real models, set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or "
-            "GROQ_API_KEY (in the environment or a .env file), or add an OpenAI-compatible "
-            "endpoint with AGENTDECK_OPENAI_COMPATIBLE, then restart. (A local endpoint "
-            "that needs no key, such as Ollama, is used with AGENTDECK_SIMULATOR=never.)"
+            f"To use real models, set {KEY_VARS} (in the environment or a .env file), "
+            "OPENROUTER_API_KEY or CEREBRAS_API_KEY, or add an OpenAI-compatible endpoint "
+            "with AGENTDECK_OPENAI_COMPATIBLE, then restart. (A local endpoint that needs "
+            "no key, such as Ollama, is used with AGENTDECK_SIMULATOR=never.)"
         )
     if not keyed:
         return (
@@ -29,3 +52,16 @@ def describe(config: LLMConfig, factory: ModelFactory) -> str:
         f"LLM: provider keys found for {', '.join(keyed)}; each agent uses the first of "
         "its models whose provider has a key, and falls back along its list on errors."
     )
+
+
+def _keyless_users(
+    config: LLMConfig, chains: Mapping[str, Sequence[ModelRef]]
+) -> dict[str, list[str]]:
+    """Keyless endpoint -> the agents that name one of its models."""
+    keyless = {n for n, e in config.endpoints.items() if e.api_key_env is None}
+    out: dict[str, list[str]] = {}
+    for agent, chain in chains.items():
+        for ref in chain:
+            if ref.provider in keyless and agent not in out.setdefault(ref.provider, []):
+                out[ref.provider].append(agent)
+    return {p: a for p, a in out.items() if a}

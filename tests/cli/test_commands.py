@@ -93,6 +93,7 @@ def test_up_serves_health_with_database_worker_and_version(
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
     assert f"http://127.0.0.1:{port}" in output
+    assert "LLM: " in output  # what answers the agents, and why
 
 
 def test_runs_commands_list_show_cancel_and_retry(

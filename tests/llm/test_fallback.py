@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from datetime import timedelta
 from decimal import Decimal
@@ -238,24 +239,106 @@ async def test_a_model_without_a_price_costs_unknown_not_zero(
     assert answered.data["cost_usd"] is None
 
 
-async def test_a_provider_without_a_key_is_skipped_as_a_permanent_error(
+async def test_a_model_whose_provider_has_no_key_is_left_out_with_one_warning(
     make_deck: DeckMaker,
     registry: Registry,
     provider: ProviderServer,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", CANARY)  # openai has no key
+    monkeypatch.setenv("ANTHROPIC_API_KEY", CANARY)  # openai and groq have no key
     deck = open_deck(make_deck, registry, provider)
+    agents = await deck.agents.list()
+
+    [warning] = deck.llm.key_warnings(agents)  # at start: one line for the agent
+    assert warning.startswith("agent chain: skipping models whose provider has no API key")
+    assert "openai:gpt-4o-mini (set OPENAI_API_KEY)" in warning
+    assert "groq:llama-3.3-70b-versatile (set GROQ_API_KEY)" in warning
+
+    with caplog.at_level(logging.WARNING):
+        first = await ask(deck)
+        second = await ask(deck)
+
+    for run in (first, second):
+        assert run.result["model"] == "anthropic:claude-haiku-4-5"
+        events = await attempt_events(deck, run.id)
+        assert [k for k, _ in events] == ["llm.answered"]  # no failed attempt on any call
+    assert "skipping models" not in caplog.text  # warned once, at start, not on each call
+    assert provider.count("gpt-4o-mini") == 0
+
+
+async def test_a_model_left_out_is_warned_about_once_by_the_runner_when_not_at_start(
+    make_deck: DeckMaker,
+    registry: Registry,
+    provider: ProviderServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", CANARY)
+    deck = open_deck(make_deck, registry, provider)
+
+    with caplog.at_level(logging.WARNING):
+        await ask(deck)
+        await ask(deck)
+
+    warnings = [r.getMessage() for r in caplog.records if "skipping models" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+async def test_a_chain_without_any_keyed_model_fails_naming_the_keys_to_set(
+    make_deck: DeckMaker, registry: Registry, provider: ProviderServer
+) -> None:
+    deck = open_deck(make_deck, registry, provider, simulator="never")
+
+    run = await ask(deck)
+
+    assert run.status == "failed"
+    for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GROQ_API_KEY"):
+        assert variable in (run.error or "")
+    assert provider.hits == []
+
+
+@pytest.mark.usefixtures("online")
+async def test_a_hanging_model_costs_at_most_the_agents_timeout_then_the_next_is_tried(
+    make_deck: DeckMaker, registry: Registry, provider: ProviderServer
+) -> None:
+    provider.script("gpt-4o-mini", Slow(10.0))
+    agents = CHAIN.replace("max_output_tokens: 100", "max_output_tokens: 100\n    timeout_s: 0.5")
+    urls = {"openai": f"{provider.url}/v1", "anthropic": provider.url}
+    # each request may take 5 s, with 2 retries: without timeout_s gpt-4o-mini costs 15 s
+    deck = make_deck(agents, provider_base_urls=urls, llm_request_timeout=timedelta(seconds=5))
+    register_ask(registry, lambda: deck)
 
     run = await ask(deck)
 
     assert run.result["model"] == "anthropic:claude-haiku-4-5"
     failed = [d for k, d in await attempt_events(deck, run.id) if k == "llm.attempt_failed"]
-    assert [(d["model"], d["error_class"], d["transient"]) for d in failed] == [
-        ("gpt-4o-mini", "MissingKey", False)
-    ]
-    assert "OPENAI_API_KEY" in failed[0]["error"]
-    assert provider.count("gpt-4o-mini") == 0
+    assert [(d["model"], d["error_class"]) for d in failed] == [("gpt-4o-mini", "TimeoutError")]
+    assert 400 <= failed[0]["latency_ms"] < 2500
+    assert provider.count("gpt-4o-mini") == 1
+
+
+@pytest.mark.usefixtures("online")
+async def test_the_model_timeout_setting_bounds_a_model_whose_agent_sets_none(
+    make_deck: DeckMaker, registry: Registry, provider: ProviderServer
+) -> None:
+    provider.script("gpt-4o-mini", Slow(10.0))
+    deck = open_deck(
+        make_deck,
+        registry,
+        provider,
+        llm_request_timeout=timedelta(milliseconds=300),
+        llm_model_timeout=timedelta(milliseconds=700),
+        llm_retries=5,
+    )
+
+    run = await ask(deck)
+
+    assert run.result["model"] == "anthropic:claude-haiku-4-5"
+    failed = [d for k, d in await attempt_events(deck, run.id) if k == "llm.attempt_failed"]
+    # 0.3 s tries within 0.7 s: two or three tries, never the six that retries allow
+    assert 2 <= len(failed) <= 3
+    assert sum(d["latency_ms"] for d in failed) < 2000
 
 
 async def test_an_openai_compatible_endpoint_from_settings_is_a_provider(

@@ -45,9 +45,12 @@ async def test_agents_are_created_read_changed_and_deleted(client: httpx.AsyncCl
     taken = error_of(await client.post("/api/agents", json=CRITIC), 409)
     assert "exists already" in taken["message"]
 
-    changed = await client.patch("/api/agents/critic", json={"temperature": 0.1})
+    changed = await client.patch("/api/agents/critic", json={"temperature": 0.1, "timeout_s": 20})
     assert changed.status_code == 200, changed.text
     assert changed.json()["temperature"] == 0.1
+    assert changed.json()["timeout_s"] == 20
+    too_short = error_of(await client.patch("/api/agents/critic", json={"timeout_s": 0}), 422)
+    assert too_short["field"] == "timeout_s"
     assert changed.json()["description"] == "Harsh but fair."
 
     deleted = await client.delete("/api/agents/critic")

@@ -37,6 +37,7 @@ OPTIONAL_NUMBERS = (
     "max_concurrency",
     "requests_per_minute",
     "tokens_per_minute",
+    "timeout_s",
 )
 FIELDS = ("name", "role", "description", "models", "instructions", "skills", "tools",
           "max_output_tokens", *OPTIONAL_NUMBERS)  # fmt: skip

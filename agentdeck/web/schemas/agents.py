@@ -27,6 +27,9 @@ class AgentOut(BaseModel):
     max_concurrency: int | None
     requests_per_minute: int | None
     tokens_per_minute: int | None
+    timeout_s: float | None = Field(
+        None, description="Seconds one model may take, tries included, before the next."
+    )
     source: Literal["file", "database"]
     read_only: bool = Field(description="Defined in agents.yaml: edit the file, not the API.")
     path: str | None = Field(description="The file that defines it, for read-only agents.")
