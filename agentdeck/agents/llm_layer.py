@@ -18,7 +18,7 @@ from agentdeck.engine.services import ServiceKey, Services
 from agentdeck.llm.check import ProviderCheck, check_providers
 from agentdeck.llm.config import LLMConfig
 from agentdeck.llm.keys import KeyRing
-from agentdeck.llm.names import parse_model_name
+from agentdeck.llm.names import ModelRef, parse_model_name
 from agentdeck.llm.providers import ModelFactory
 from agentdeck.llm.status import describe
 
@@ -50,6 +50,7 @@ class LLMLayer:
         self._directory = directory
         self._tools = tools or default_tools
         self._runner: AgentRunner | None = None
+        self._chains: dict[str, tuple[ModelRef, ...]] = {}
 
     @property
     def runner(self) -> AgentRunner:
@@ -74,10 +75,16 @@ class LLMLayer:
         """True when the offline simulator answers the agents (no provider key, or forced)."""
         return self.factory.offline
 
-    def status(self, agents: Iterable[ConfiguredAgent] = ()) -> str:
+    def status(self, agents: Iterable[ConfiguredAgent] | None = None) -> str:
         """One plain sentence: the simulator, or which providers have keys, and why; with
-        `agents`, those naming a keyless endpoint (Ollama) the simulator stands in for."""
-        return describe(self.config, self.factory, {a.name: a.chain for a in agents})
+        `agents`, those naming a keyless endpoint (Ollama) the simulator stands in for.
+
+        Without `agents`, the ones of the last call that named them (`agentdeck up` does
+        at start), so the dashboard's banner says what the terminal said.
+        """
+        if agents is not None:
+            self._chains = {a.name: a.chain for a in agents}
+        return describe(self.config, self.factory, self._chains)
 
     async def check_providers(
         self, agents: Iterable[ConfiguredAgent], *, seconds: float, models: Sequence[str] = ()

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -60,4 +61,5 @@ def duration(start: datetime | str | None, end: datetime | str | None) -> str:
 
 
 def cells(row: Sequence[object]) -> list[str]:
-    return ["" if v is None else str(v) for v in row]
+    """Values as table cells, escaped: a `[redacted]` in a message is text, not markup."""
+    return ["" if v is None else escape(str(v)) for v in row]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from agentdeck.cli.output import print_json, print_table, table
 from agentdeck.cli.runtime import with_deck
@@ -58,11 +59,12 @@ def _print(checks: list[Any], status: str, warnings: list[str]) -> None:
     else:
         out = table([c.provider for c in checks], "provider", "model", "result", "ms", "used by")
         for c in checks:
-            result = f"[green]ok[/]: {c.answer!r}" if c.ok else f"[red]failed[/]: {c.error}"
+            said = escape(repr(c.answer) if c.ok else str(c.error))
+            result = f"[green]ok[/]: {said}" if c.ok else f"[red]failed[/]: {said}"
             where = f" at {c.base_url}" if c.base_url else ""
             out.add_row(
                 c.provider,
-                c.model + where,
+                escape(c.model + where),
                 result,
                 f"{c.latency_ms:.0f}",
                 ", ".join(c.named_by) or "-",

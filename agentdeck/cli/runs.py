@@ -37,8 +37,9 @@ def list_runs(
     out = table([r["id"] for r in items], "id", "workflow", "status", "created", "error")
     for run in items:
         out.add_row(
-            *cells([run["id"], run["workflow"], run["status"], when(run["created_at"])]),
-            run["error"] or "",
+            *cells(
+                [run["id"], run["workflow"], run["status"], when(run["created_at"]), run["error"]]
+            )
         )
     print_table(out)
 

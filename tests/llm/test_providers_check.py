@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from agentdeck.cli.main import app
-from tests.llm.decks import CANARY
+from tests.llm.decks import CANARY, DeckMaker
 from tests.llm.provider_server import ProviderServer, Slow, Status
 
 AGENTS = """
@@ -132,3 +132,13 @@ def test_without_any_provider_nothing_is_called(
     assert result.exit_code == 0
     assert "no provider is configured" in result.output
     assert "offline simulator answers every agent" in result.output
+
+
+async def test_the_dashboard_banner_says_what_up_said(
+    make_deck: DeckMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deck = make_deck(AGENTS)
+    said_at_start = deck.llm.status(await deck.agents.list())  # what `up` prints
+
+    assert "Agents name models of ollama" in said_at_start
+    assert deck.llm.status() == said_at_start  # the banner's sentence, without the agents
