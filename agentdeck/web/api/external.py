@@ -48,8 +48,14 @@ agent_bearer = HTTPBearer(
     scheme_name="ExternalAgentToken",
     description="The external agent's own token (`adx_...`), shown once when it was registered.",
 )
-FORBIDDEN: dict[int | str, dict[str, Any]] = {
-    403: {"model": ErrorOut, "description": "The token is another external agent's."}
+AGENT_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    # the agent routes check the agent's own token, whether or not AGENTDECK_TOKEN is set
+    401: {
+        "model": ErrorOut,
+        "description": "The external agent's token is missing, unknown or revoked (always "
+        "checked; the server's AGENTDECK_TOKEN is not an agent's token).",
+    },
+    403: {"model": ErrorOut, "description": "The token is another external agent's."},
 }
 AgentId = Annotated[str, Path(max_length=40, description="The external agent's id (xa_...).")]
 TaskId = Annotated[str, Path(max_length=120, description="The task's id from the claim.")]
@@ -82,7 +88,7 @@ async def _as_agent(call: Awaitable[T]) -> T:
     responses={
         204: {"description": "No task came within `wait` seconds: poll again."},
         **responses(401, 404, 422),
-        **FORBIDDEN,
+        **AGENT_AUTH_ERRORS,
     },
 )
 async def next_work(
@@ -121,7 +127,8 @@ async def next_work(
 
 
 @agent_router.post(
-    "/api/tasks/{task_id}/events", responses={**responses(400, 401, 404, 409, 422), **FORBIDDEN}
+    "/api/tasks/{task_id}/events",
+    responses={**responses(400, 401, 404, 409, 422), **AGENT_AUTH_ERRORS},
 )
 async def report(deck: DeckDep, task_id: TaskId, token: TokenDep, body: ReportIn) -> ReportOut:
     """Report on a task held under the lease `lease_id` (409 when that lease is not current)."""
