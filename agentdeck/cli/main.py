@@ -130,8 +130,8 @@ def _serve(
         console.print(f"database: {deck.db.dialect}; {where}")
         if settings.token is not None:
             console.print("API token required (AGENTDECK_TOKEN)")
+        await print_llm_choice(deck)  # the dashboard's banner says the same
         if running is not None:
-            await print_llm_choice(deck)
             deck.llm.warm()  # load the LLM layer now, not at the first agent call
         await asyncio.wait(
             [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
