@@ -18,6 +18,7 @@ from agentdeck.domain.ids import new_id
 from agentdeck.domain.retry import RetryPolicy
 from agentdeck.domain.runs import Claim, RunStatus, Step, WaitKind
 from agentdeck.engine.notifier import Topic
+from agentdeck.engine.reconnect import outlast
 from agentdeck.engine.services import Services
 from agentdeck.engine.tasks import RunTasks
 from agentdeck.engine.writer import JournalWriter, Write
@@ -321,8 +322,11 @@ class RunContext:
         recorded = self._journal.get(key)
         if recorded is not None:
             return recorded.result
-        arrived = await self._db.read(
-            lambda conn: journal_queries.nth_signal(conn, self.run.id, channel, n)
+        arrived = await outlast(
+            lambda: self._db.read(
+                lambda conn: journal_queries.nth_signal(conn, self.run.id, channel, n)
+            ),
+            what=f"run {self.run.id}: reading signal {channel}",
         )
         if arrived is not None:
             started = self.now()

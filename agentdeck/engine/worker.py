@@ -30,7 +30,8 @@ from agentdeck.engine.writer import JournalWriter, Write, finished_values
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
 from agentdeck.store import workers as worker_queries
-from agentdeck.store.database import Database
+from agentdeck.store.database import Database, is_connection_error
+from agentdeck.store.notify import notify, payload
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,10 @@ class Worker:
         self._loops: list[asyncio.Task[None]] = []
         self._claiming: asyncio.Task[None] | None = None
         self._finishing: set[str] = set()
+        # runs this worker gave up without writing how they ended (run id -> epoch):
+        # released to the queue by the next heartbeat that reaches the database
+        self._abandoned: dict[str, int] = {}
+        self._beat_ok = True
         self._unsubscribe = notifier.subscribe(self._on_notice)
         self._started = False
         self._timers_checked_at = datetime.min.replace(tzinfo=UTC)
@@ -147,7 +152,12 @@ class Worker:
                 await task
         await self._writer.stop()
         self._unsubscribe()
-        await self._db.write(lambda conn: worker_queries.stop(conn, self.id, self._clock.now()))
+        try:
+            await self._db.write(lambda conn: worker_queries.stop(conn, self.id, self._clock.now()))
+        except Exception as error:
+            if not is_connection_error(error):
+                raise
+            log.warning("worker %s stopped without reaching the database: %s", self.id, error)
         self._started = False
 
     # --- wake-ups and control ------------------------------------------------
@@ -193,8 +203,8 @@ class Worker:
             if free > 0:
                 try:
                     claimed, next_due = await self._writer.ride(partial(self._claim_tx, limit=free))
-                except Exception:
-                    log.exception("claim failed; retrying after the poll interval")
+                except Exception as error:
+                    _log_failure(error, "claim failed; retrying after the poll interval")
                     claimed, next_due = [], None
                 self._start_runs(claimed)
                 self._backlog = len(claimed) == free
@@ -275,8 +285,15 @@ class Worker:
                 self._finishing.add(run.id)
                 if self._backlog:
                     self._wake.set()
-                with contextlib.suppress(LeaseLost):
+                try:
                     await self._writer.write(write)
+                except LeaseLost:
+                    pass  # another worker holds the run now
+                except Exception as error:
+                    # Not retried by the writer (the worker is stopping, or the database
+                    # refused the write): give the run back rather than hold it to lease end.
+                    log.error("run %s: its outcome could not be written: %s", run.id, error)
+                    self._abandoned[run.id] = run.lease_epoch
         except asyncio.CancelledError:
             pass  # cancelled again while writing the outcome: the rescuer takes over
         finally:
@@ -327,6 +344,12 @@ class Worker:
         except LeaseLost:
             return None
         except Exception as error:
+            if is_connection_error(error):
+                # The database's fault, not the run's (the writer gave up on it only
+                # because the worker is stopping): released, never recorded as failed.
+                log.warning("run %s: given up on a database fault: %s", run.id, error)
+                self._abandoned[run.id] = run.lease_epoch
+                return None
             text = f"{type(error).__name__}: {error}"
             log.info("run %s failed: %s", run.id, text)
             return _final(run, RunStatus.FAILED, now(), EventKind.FAILED, text, error=text)
@@ -338,8 +361,10 @@ class Worker:
             await asyncio.sleep(self.config.heartbeat_interval.total_seconds())
             try:
                 await self.heartbeat()
-            except Exception:
-                log.exception("heartbeat failed")
+                self._beat_ok = True
+            except Exception as error:
+                self._beat_ok = False
+                _log_failure(error, "heartbeat failed")
 
     async def heartbeat(self) -> None:
         """Renew the leases of the runs in hand in one statement; stop those whose lease is gone.
@@ -348,10 +373,13 @@ class Worker:
         was in flight is not in its answer, and is not lost.
         """
         executing = {run_id: ctx.run.lease_epoch for run_id, ctx in self._contexts.items()}
+        abandoned = dict(self._abandoned)
 
         def beat(conn: Connection) -> list[run_queries.Lease]:
             now = self._clock.now()
             worker_queries.beat(conn, self.id, now)
+            if abandoned:
+                _release(conn, self.id, abandoned, now)
             return run_queries.heartbeat(
                 conn,
                 worker_id=self.id,
@@ -361,6 +389,11 @@ class Worker:
             )
 
         held = {lease.run_id: lease for lease in await self._db.write(beat)}
+        if abandoned:
+            for run_id in abandoned:
+                self._abandoned.pop(run_id, None)
+            self._notifier.publish(Topic.READY)
+            self._notifier.publish(Topic.EVENT)
         for run_id, epoch in executing.items():
             ctx = self._contexts.get(run_id)
             if ctx is None or ctx.run.lease_epoch != epoch:
@@ -375,11 +408,42 @@ class Worker:
 
     async def _rescue_loop(self) -> None:
         while True:
+            # After an outage, this worker's own leases may have run out while it could not
+            # renew them: rescue only once a heartbeat has renewed what it still executes.
             try:
-                await self._rescuer.rescue()
-            except Exception:
-                log.exception("rescue failed")
+                if self._beat_ok:
+                    await self._rescuer.rescue()
+            except Exception as error:
+                _log_failure(error, "rescue failed")
             await asyncio.sleep(self.config.rescue_interval.total_seconds())
+
+
+def _release(conn: Connection, worker_id: str, runs: dict[str, int], now: datetime) -> None:
+    """Queue again runs this worker gave up, where it still holds them at that epoch."""
+    released = run_queries.release_held(conn, worker_id, runs, now)
+    journal.insert_events(
+        conn,
+        [
+            {
+                "run_id": run_id,
+                "kind": EventKind.RELEASED,
+                "message": f"released by {worker_id}, which could not go on with it",
+                "data": {"worker": worker_id, "epoch": runs[run_id]},
+                "created_at": now,
+            }
+            for run_id in released
+        ],
+    )
+    if released:
+        notify(conn, [payload(Topic.READY)])
+
+
+def _log_failure(error: Exception, what: str) -> None:
+    """One line for a database fault (expected in an outage), a traceback for anything else."""
+    if is_connection_error(error):
+        log.warning("%s: database unavailable (%s)", what, type(error).__name__)
+    else:
+        log.error("%s", what, exc_info=error)
 
 
 def _final(

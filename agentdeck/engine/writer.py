@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -24,6 +24,7 @@ from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.runs import RunStatus
 from agentdeck.domain.tasks import Executor, TaskStatus, TaskWrite
 from agentdeck.engine.notifier import Notifier, Topic, payload
+from agentdeck.engine.reconnect import outlast
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
 from agentdeck.store import tasks as task_queries
@@ -92,13 +93,17 @@ class JournalWriter:
         self._pending: list[tuple[Item, asyncio.Future[Any]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # set when the worker stops: a batch the database cannot take is then given up
+        # (its runs' leases expire and the rescuer hands them on) instead of retried
+        self._giving_up = False
         self.batches = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="agentdeck-writer")
 
     async def stop(self) -> None:
-        """Flush what is pending, then stop."""
+        """Flush what is pending (given up at once if the database is unreachable), then stop."""
+        self._giving_up = True
         await self.flush()
         if self._task is not None:
             self._task.cancel()
@@ -152,8 +157,19 @@ class JournalWriter:
         """Apply a batch in one transaction and settle its futures; raises if it failed."""
         items = [item for item, _ in batch]
         tasks = _TaskOutcome()
+
+        def attempt() -> Awaitable[list[Any]]:
+            nonlocal tasks
+            tasks = _TaskOutcome()  # what a rolled-back try did to tasks does not count
+            return self._db.write(partial(self._apply_items, items=items, tasks=tasks))
+
         try:
-            outcome = await self._db.write(partial(self._apply_items, items=items, tasks=tasks))
+            # A connection error is retried on a fresh connection for as long as it takes:
+            # the batch holds finished work (step results), and fencing refuses it if the
+            # lease moved on meanwhile.
+            outcome = await outlast(
+                attempt, what=partial(_describe, items), give_up=lambda: self._giving_up
+            )
         except Exception as error:
             if len(batch) == 1 and not batch[0][1].done():
                 batch[0][1].set_exception(error)
@@ -209,7 +225,14 @@ class JournalWriter:
             artifacts += write.artifacts
             usage += [{"run_id": write.run_id, "created_at": now, **u} for u in write.usage]
             notes += [payload(t, write.run_id) for t in write.notify]
-        journal.insert_steps(conn, steps)
+        if usage:
+            # Usage counts only with a step recorded now: a batch retried after a commit
+            # whose answer was lost finds its steps there already, and pays nothing twice.
+            landed = journal.insert_steps_returning(conn, steps)
+            known = {(s["run_id"], s["key"]) for s in steps} - landed
+            usage = [u for u in usage if (u["run_id"], u.get("step_key")) not in known]
+        else:
+            journal.insert_steps(conn, steps)
         journal.insert_artifacts(conn, artifacts)
         journal.insert_usage(conn, usage)
         run_queries.add_usage_totals(conn, _totals(usage))
@@ -269,6 +292,14 @@ def _apply_tasks(
         external = change.values.get("executor") == Executor.EXTERNAL
         outcome.offers = outcome.offers or (change.move.target == TaskStatus.READY and external)
     return events
+
+
+def _describe(items: list[Item]) -> str:
+    """Names the runs of a batch, for the log line of a database fault."""
+    run_ids = [i.run_id for i in items if isinstance(i, Write)]
+    shown = ", ".join(dict.fromkeys(run_ids[:5]))
+    more = f" (+{len(run_ids) - 5})" if len(run_ids) > 5 else ""
+    return f"journal write of runs {shown}{more}" if run_ids else "claim"
 
 
 def finished_values(status: RunStatus, now: Any, **values: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from agentdeck.store.types import json_serializer
 
@@ -24,6 +25,29 @@ def normalize_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+# SQLite's OperationalError also means a wrong statement ("no such table"); only these
+# words mean the database was unavailable for a moment.
+_SQLITE_TRANSIENT = ("locked", "busy", "disk i/o", "unable to open")
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """True when `error` is the database's fault (gone, restarting, locked), not the statement's.
+
+    Such an error says nothing about the work: the same transaction, on a fresh
+    connection, may well commit. A PostgreSQL deadlock or serialization failure
+    (an OperationalError too) is likewise worth running again.
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    if type(error.orig).__module__.startswith("sqlite3"):
+        return any(word in str(error.orig).lower() for word in _SQLITE_TRANSIENT)
+    return True
 
 
 class Database:

@@ -25,6 +25,17 @@ def insert_steps(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     conn.execute(insert(steps).on_conflict_do_nothing(), list(rows))
 
 
+def insert_steps_returning(
+    conn: Connection, rows: Sequence[dict[str, Any]]
+) -> set[tuple[str, str]]:
+    """`insert_steps`, answering the (run_id, key) of the steps recorded by this call."""
+    if not rows:
+        return set()
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(steps).on_conflict_do_nothing().returning(steps.c.run_id, steps.c.key)
+    return {(r.run_id, r.key) for r in conn.execute(stmt, list(rows))}
+
+
 def load_steps(conn: Connection, run_ids: Iterable[str]) -> dict[str, dict[str, Step]]:
     """The journal of each run: step key -> recorded step."""
     journal: dict[str, dict[str, Step]] = {}

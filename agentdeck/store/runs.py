@@ -410,6 +410,20 @@ def release_worker_runs(
     return [r.id for r in rows]
 
 
+def release_held(
+    conn: Connection, worker_id: str, runs_at: dict[str, int], now: datetime
+) -> list[str]:
+    """Queue again runs that (worker, epoch) still hold; answers the ids released."""
+    released = []
+    for run_id, epoch in runs_at.items():
+        values = {"status": RunStatus.QUEUED, "claimed_by": None, "lease_expires_at": None}
+        if update_held(
+            conn, run_id, worker_id, epoch, {**values, "due_at": now, "updated_at": now}
+        ):
+            released.append(run_id)
+    return released
+
+
 def held_by(conn: Connection, worker_ids: Sequence[str]) -> dict[str, int]:
     """How many running runs each worker holds."""
     rows = conn.execute(
