@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -37,6 +39,13 @@ MAX_EVENT_KIND = 60
 MAX_SIGNAL_NAME = 200
 MAX_ARTIFACT_NAME = 300
 MAX_MEDIA_TYPE = 100
+
+
+# The artifacts a step's body stores while it runs: written with the step's result, in
+# its transaction, so a step replayed after a crash never stores them a second time.
+_STEP_ARTIFACTS: ContextVar[tuple[RunContext, list[dict[str, Any]]] | None] = ContextVar(
+    "agentdeck_step_artifacts", default=None
+)
 
 
 class Suspend(BaseException):
@@ -164,6 +173,8 @@ class RunContext:
         attempt = 0
         while True:
             attempt += 1
+            staged: list[dict[str, Any]] = []  # a retried body stores its artifacts afresh
+            token = _STEP_ARTIFACTS.set((self, staged))
             try:
                 result = fn()
                 if inspect.isawaitable(result):
@@ -185,9 +196,19 @@ class RunContext:
                     continue
                 await self._record(key, "failed", None, text, attempt, started_at)
                 raise StepFailed(key, text, attempt) from error
+            finally:
+                _STEP_ARTIFACTS.reset(token)
         rows = [u.row(key) for u in usage(result)] if usage else None
         lease = await self._record(
-            key, "succeeded", result, None, attempt, started_at, rows, encoded=encoded
+            key,
+            "succeeded",
+            result,
+            None,
+            attempt,
+            started_at,
+            rows,
+            encoded=encoded,
+            artifacts=staged,
         )
         self.pause_requested = self.pause_requested or lease.pause_requested_at is not None
         self._park_if_pause_requested()
@@ -204,6 +225,7 @@ class RunContext:
         usage: list[dict[str, Any]] | None = None,
         *,
         encoded: EncodedJSON | None = None,
+        artifacts: list[dict[str, Any]] | None = None,
     ) -> Lease:
         row = {
             "run_id": self.run.id,
@@ -218,7 +240,9 @@ class RunContext:
         events = []
         if status == "failed":
             events.append(_event(EventKind.STEP_FAILED, f"step {key} failed: {error}", step=key))
-        write = self._write(steps=[row], events=events, usage=usage or [])
+        write = self._write(
+            steps=[row], events=events, usage=usage or [], artifacts=artifacts or []
+        )
         lease = await self._writer.write(write)
         self._journal[key] = Step(**{**row, "result": result})
         return lease
@@ -263,7 +287,12 @@ class RunContext:
         media_type: str = "text/markdown",
         attempt: int | None = None,
     ) -> str:
-        """Store content the run produced; returns the artifact's id."""
+        """Store content the run produced; returns the artifact's id.
+
+        Inside a step's body the artifact is written with the step's result, in one
+        transaction; elsewhere it is a step of its own (`artifact:<name>`). Either way a
+        replayed run stores it once, and a name is stored once per run (the first wins).
+        """
         _check_length(name, MAX_ARTIFACT_NAME, "an artifact name")
         _check_length(media_type, MAX_MEDIA_TYPE, "a media type")
         artifact_id = new_id("art")
@@ -277,8 +306,18 @@ class RunContext:
             "size": len(content.encode()),
             "created_at": self.now(),
         }
-        await self._writer.write(self._write(artifacts=[row]))
-        return artifact_id
+        current = _STEP_ARTIFACTS.get()
+        if current is not None and current[0] is self:
+            current[1].append(row)
+            return artifact_id
+        key = f"artifact:{name}"
+        if len(key) > MAX_STEP_KEY:
+            key = f"artifact:{hashlib.sha256(name.encode()).hexdigest()}"
+        if key in self._seen:
+            raise ValueError(f"artifact {name!r} stored twice in one run; names must be unique")
+        return await self.step(
+            key, lambda: self.artifact(name, content, media_type=media_type, attempt=attempt)
+        )
 
     # --- waiting without holding a worker slot -----------------------------
 

@@ -86,8 +86,19 @@ def last_event_id(conn: Connection) -> int:
 
 
 def insert_artifacts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(artifacts.insert(), list(rows))
+    """Store artifacts; a name the run already has keeps its first content (a replay)."""
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        insert(artifacts).on_conflict_do_nothing(index_elements=["run_id", "name"]), list(rows)
+    )
+
+
+def artifact_id(conn: Connection, run_id: str, name: str) -> str | None:
+    """The id of the run's artifact of that name."""
+    query = select(artifacts.c.id).where(artifacts.c.run_id == run_id, artifacts.c.name == name)
+    return conn.execute(query).scalar_one_or_none()
 
 
 def list_artifacts(conn: Connection, run_id: str) -> list[Artifact]:

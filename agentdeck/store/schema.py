@@ -143,6 +143,8 @@ artifacts = Table(
     Column("attempt", Integer),
     Column("size", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # one artifact per name and run: a step replayed after a crash stores nothing twice
+    UniqueConstraint("run_id", "name", name="uq_artifacts_run_id_name"),
 )
 Index("ix_artifacts_run_id", artifacts.c.run_id)
 

@@ -187,12 +187,11 @@ class Dispatcher:
     def _artifact(self, conn: Connection, task: TaskRow, report: Report, now: Any) -> None:
         content = report.artifact_content or ""
         name = report.artifact_name or f"{task.key}.md"
-        artifact_id = new_id("art")
         journal.insert_artifacts(
             conn,
             [
                 {
-                    "id": artifact_id,
+                    "id": new_id("art"),
                     "run_id": task.run_id,
                     "name": name,
                     "media_type": report.media_type,
@@ -203,6 +202,8 @@ class Dispatcher:
                 }
             ],
         )
+        # a report sent again names the artifact already stored, not a second one
+        artifact_id = journal.artifact_id(conn, task.run_id, name)
         _event(conn, task, "task.artifact", f"artifact {name}", now, artifact=artifact_id)
 
     def _outcome(
