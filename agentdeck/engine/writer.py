@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from agentdeck.clock import Clock
 from agentdeck.domain.errors import LeaseLost
+from agentdeck.domain.events import EventKind
 from agentdeck.domain.runs import RunStatus
 from agentdeck.domain.tasks import Executor, TaskStatus, TaskWrite
 from agentdeck.engine.notifier import Notifier, Topic, payload
@@ -250,6 +251,12 @@ class JournalWriter:
                 values.update(status=RunStatus.QUEUED, wait_kind=None, waiting_on=None)
                 values.update(claimed_by=None, lease_expires_at=None, due_at=now)
                 notes.append(payload(Topic.READY))
+            if lease.cancel_requested_at is not None and values.get("status") in _PARKED:
+                # A cancel that arrived while the run was parking (its wake-up found no
+                # task to interrupt): the run ends here instead of waiting for nothing.
+                values = {"updated_at": now, **_cancelled(now)}
+                events.append(_cancel_event(write.run_id, now))
+                notes.append(payload(Topic.FINISHED, write.run_id))
             updates.append((write.run_id, write.epoch, values))
         run_queries.update_held_many(conn, self._worker_id, updates)
         journal.insert_events(conn, events)
@@ -257,6 +264,24 @@ class JournalWriter:
             notes.append(payload(Topic.EVENT))  # external agents' long polls elsewhere wake on it
         notify(conn, notes)
         return held
+
+
+# Statuses a run parks in when it leaves its worker without finishing.
+_PARKED = (RunStatus.WAITING, RunStatus.PAUSED, RunStatus.QUEUED)
+
+
+def _cancelled(now: Any) -> dict[str, Any]:
+    return finished_values(RunStatus.CANCELLED, now, error="cancelled")
+
+
+def _cancel_event(run_id: str, now: Any) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "kind": EventKind.CANCELLED,
+        "message": "cancelled",
+        "data": None,
+        "created_at": now,
+    }
 
 
 @dataclass

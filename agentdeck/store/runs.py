@@ -289,7 +289,10 @@ def lock_leases(conn: Connection, run_ids: Iterable[str]) -> dict[str, Lease]:
     """Read (and on PostgreSQL row-lock until commit) the leases of these runs."""
     query = select(*_LEASE_COLUMNS).where(runs.c.id.in_(list(run_ids)))
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        # FOR NO KEY UPDATE: the key-share lock an insert referencing the run takes (an
+        # event, a signal, a task) never waits on it nor holds it up, so the writer and
+        # those inserts cannot deadlock; two lockers of the run still exclude each other.
+        query = query.with_for_update(key_share=True)
     return {r.id: Lease(*r) for r in conn.execute(query)}
 
 
@@ -301,7 +304,7 @@ def expired(conn: Connection, now: datetime, limit: int = 500) -> list[Lease]:
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, key_share=True)
     return [Lease(*r) for r in conn.execute(query)]
 
 
