@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol
 
 from pydantic_ai.messages import (
@@ -39,7 +40,7 @@ from pydantic_core import to_jsonable_python
 from agentdeck.agents.budget import BudgetLedger
 from agentdeck.agents.llm_layer import runner_of
 from agentdeck.agents.reply import AgentReply, reply_from_records
-from agentdeck.agents.spec import ConfiguredAgent
+from agentdeck.agents.spec import ConfiguredAgent, restore, snapshot
 from agentdeck.agents.tools import ToolRegistry, default_tools
 from agentdeck.domain.errors import AgentdeckError
 from agentdeck.domain.retry import NO_RETRY
@@ -71,6 +72,9 @@ class _RunState:
 
     ledger: BudgetLedger
     counters: dict[str, int] = field(default_factory=dict)
+    # stored agents as the run first saw them (journaled `agent-spec:<name>` steps)
+    agents: dict[str, ConfiguredAgent] = field(default_factory=dict)
+    agents_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def next_key(self, agent: str) -> str:
         n = self.counters.get(agent, 0)
@@ -121,12 +125,12 @@ class AgentRunner:
         `key` names the call within the run (e.g. "evaluate:2") and must be unique in it;
         by default the n-th call of an agent in the run is `<agent>:<n>`.
         """
-        configured = await self.directory.configured(agent)
+        state = self._state(ctx)
+        configured = await self._agent(ctx, state, agent)
         if role is not None and role != configured.role:
             # one agent may hold several roles of a workflow: it answers in the one asked
             spec = configured.spec.model_copy(update={"role": role})
             configured = dataclasses.replace(configured, spec=spec)
-        state = self._state(ctx)
         key = key or state.next_key(configured.name)
         messages: list[ModelMessage] = [
             ModelRequest(parts=[UserPromptPart(prompt)], instructions=configured.instructions)
@@ -137,6 +141,30 @@ class AgentRunner:
             )
             return reply_from_records([record], [f"llm:{key}"])
         return await self._tool_loop(ctx, state, configured, key, messages)
+
+    async def _agent(self, ctx: RunContext, state: _RunState, name: str) -> ConfiguredAgent:
+        """The agent as this run first saw it.
+
+        A stored agent's spec is journaled at the run's first call of it (step
+        `agent-spec:<name>`): editing or deleting the agent mid-run changes nothing for
+        the run, on this worker or on one that resumes it. Agents of the agents file
+        change only with the file, and are not journaled.
+        """
+        async with state.agents_lock:  # concurrent first calls journal it once
+            known = state.agents.get(name)
+            if known is not None:
+                return known
+            key = f"agent-spec:{name}"
+            if ctx.is_replayed(key):
+                data: dict[str, Any] = await ctx.step(key, _not_called)
+                known = restore(data, list(self.factory.config.endpoints))
+            else:
+                known = await self.directory.configured(name)
+                if known.read_only:
+                    return known
+                await ctx.step(key, partial(snapshot, known))
+            state.agents[name] = known
+            return known
 
     # --- one model call as one step -----------------------------------------
 
