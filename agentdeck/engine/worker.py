@@ -119,6 +119,7 @@ class Worker:
             "heartbeat_at": now,
         }
         await self._db.write(lambda conn: worker_queries.register(conn, row))
+        await self._rescuer.rescue_gone(socket.gethostname(), self.id, _process_exists)
         self._writer.start()
         self._started = True
         if loops:
@@ -416,6 +417,17 @@ class Worker:
             except Exception as error:
                 _log_failure(error, "rescue failed")
             await asyncio.sleep(self.config.rescue_interval.total_seconds())
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (signal 0 checks, sends nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _release(conn: Connection, worker_id: str, runs: dict[str, int], now: datetime) -> None:

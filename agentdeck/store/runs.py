@@ -308,6 +308,16 @@ def expired(conn: Connection, now: datetime, limit: int = 500) -> list[Lease]:
     return [Lease(*r) for r in conn.execute(query)]
 
 
+def held_leases(conn: Connection, worker_ids: Sequence[str]) -> list[Lease]:
+    """Running runs these workers hold, locked for the rescuer whatever their lease says."""
+    query = select(*_LEASE_COLUMNS).where(
+        _status_is(RunStatus.RUNNING), runs.c.claimed_by.in_(list(worker_ids))
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, key_share=True)
+    return [Lease(*r) for r in conn.execute(query)]
+
+
 def update_held(
     conn: Connection, run_id: str, worker_id: str, epoch: int, values: dict[str, Any]
 ) -> bool:
