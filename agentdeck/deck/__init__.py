@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +54,8 @@ from agentdeck.store.database import Database
 from agentdeck.store.migrate import upgrade
 
 MAX_PAGE = 500
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -259,11 +262,12 @@ class Deck:
             counts = await self.db.read(run_queries.count_by_status)
             database = {"ok": True, "dialect": self.db.dialect}
         except Exception as error:
+            log.warning("health: the database does not answer (%s)", type(error).__name__)
             counts = {}
             database = {"ok": False, "dialect": self.db.dialect, "error": type(error).__name__}
         alive = [w for w in await self.workers() if w.status == "alive"] if database["ok"] else []
         return {
-            "status": "ok" if database["ok"] else "degraded",
+            "status": "ok" if database["ok"] else "unavailable",
             "version": __version__,
             "database": database,
             "workers": {"alive": len(alive), "ids": [w.id for w in alive]},
