@@ -136,12 +136,18 @@ class Worker:
             return
         self._stopping = True
         self._wake.set()
+        grace = self.config.shutdown_grace if grace is None else grace
         if self._claiming is not None:
             # Not cancelled: a claim in flight would commit with nobody to run what it took.
-            await self._claiming
-        grace = self.config.shutdown_grace if grace is None else grace
+            # It may be retrying while the database is away: past the grace, it gives up.
+            done, _ = await asyncio.wait([self._claiming], timeout=grace.total_seconds())
+            if not done:
+                self._writer.give_up()
+                await self._claiming
         if self._active:
             await asyncio.wait(list(self._active.values()), timeout=grace.total_seconds())
+        # Past the grace a database still away is not waited for: the runs' leases expire.
+        self._writer.give_up()
         for run_id in list(self._active):
             self._cancel(run_id, "shutdown")
         if self._active:

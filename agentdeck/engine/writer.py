@@ -102,9 +102,13 @@ class JournalWriter:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="agentdeck-writer")
 
+    def give_up(self) -> None:
+        """From now on, a batch the database cannot take fails instead of being retried."""
+        self._giving_up = True
+
     async def stop(self) -> None:
         """Flush what is pending (given up at once if the database is unreachable), then stop."""
-        self._giving_up = True
+        self.give_up()
         await self.flush()
         if self._task is not None:
             self._task.cancel()
