@@ -186,7 +186,9 @@ class Dispatcher:
 
     def _artifact(self, conn: Connection, task: TaskRow, report: Report, now: Any) -> None:
         content = report.artifact_content or ""
-        name = report.artifact_name or f"{task.key}.md"
+        # a run holds one artifact per name: a later attempt's default name says which
+        default = f"{task.key}.md" if task.attempt <= 1 else f"{task.key}.attempt-{task.attempt}.md"
+        name = report.artifact_name or default
         journal.insert_artifacts(
             conn,
             [
