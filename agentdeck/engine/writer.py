@@ -163,10 +163,14 @@ class JournalWriter:
         items = [item for item, _ in batch]
         tasks = _TaskOutcome()
 
+        tries = 0
+
         def attempt() -> Awaitable[list[Any]]:
-            nonlocal tasks
+            nonlocal tasks, tries
             tasks = _TaskOutcome()  # what a rolled-back try did to tasks does not count
-            return self._db.write(partial(self._apply_items, items=items, tasks=tasks))
+            tries += 1
+            apply = partial(self._apply_items, items=items, tasks=tasks, retry=tries > 1)
+            return self._db.write(apply)
 
         try:
             # A connection error is retried on a fresh connection for as long as it takes:
@@ -199,13 +203,15 @@ class JournalWriter:
             else:
                 future.set_result(result)
 
-    def _apply_items(self, conn: Connection, items: list[Item], tasks: _TaskOutcome) -> list[Any]:
+    def _apply_items(
+        self, conn: Connection, items: list[Item], tasks: _TaskOutcome, retry: bool = False
+    ) -> list[Any]:
         writes = [i for i in items if isinstance(i, Write)]
-        held = iter(self._apply(conn, writes, tasks) if writes else [])
+        held = iter(self._apply(conn, writes, tasks, retry) if writes else [])
         return [next(held) if isinstance(i, Write) else i.fn(conn) for i in items]
 
     def _apply(
-        self, conn: Connection, writes: list[Write], tasks: _TaskOutcome
+        self, conn: Connection, writes: list[Write], tasks: _TaskOutcome, retry: bool
     ) -> list[Lease | None]:
         now = self._clock.now()
         leases = run_queries.lock_leases(conn, {w.run_id for w in writes})
@@ -230,7 +236,7 @@ class JournalWriter:
             artifacts += write.artifacts
             usage += [{"run_id": write.run_id, "created_at": now, **u} for u in write.usage]
             notes += [payload(t, write.run_id) for t in write.notify]
-        if usage:
+        if retry and usage:
             # Usage counts only with a step recorded now: a batch retried after a commit
             # whose answer was lost finds its steps there already, and pays nothing twice.
             landed = journal.insert_steps_returning(conn, steps)
