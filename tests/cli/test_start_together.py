@@ -1,5 +1,5 @@
-"""Six `agentdeck worker` and two `agentdeck serve` started at once on an empty PostgreSQL
-database all come up: one of them migrates, the others wait for it."""
+"""Six `agentdeck worker` and two `agentdeck serve` started at once on an empty database
+all come up: one of them migrates, the others wait for it (PostgreSQL and SQLite)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
+from sqlalchemy import create_engine
 
 from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_available, _pg_url
 from tests.llm.decks import PROVIDER_VARS
@@ -26,8 +26,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 @pytest.fixture
-def empty_database() -> Iterator[str]:
-    """A PostgreSQL database with nothing in it: no template, no migration."""
+def empty_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it: no template, no migration."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'agentdeck.db'}"
+        return
     if not _pg_available():
         pytest.skip(f"PostgreSQL does not answer at {PG_ADMIN_URL}")
     name = f"agentdeck_empty_{uuid.uuid4().hex[:12]}"
@@ -109,8 +112,10 @@ async def test_workers_and_servers_started_together_on_an_empty_database_all_com
             await proc.wait()
     failed = [o for o in outcomes if o != "up"]
     assert failed == [], failed[0]
-    with psycopg.connect(empty_database) as conn:
-        version = conn.execute("SELECT version_num FROM alembic_version").fetchall()
-        workers = conn.execute("SELECT count(*) FROM workers").fetchone()
+    engine = create_engine(empty_database)
+    with engine.connect() as conn:
+        version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        workers = conn.exec_driver_sql("SELECT count(*) FROM workers").scalar()
+    engine.dispose()
     assert len(version) == 1
-    assert workers == (WORKERS,)
+    assert workers == WORKERS
