@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
@@ -32,6 +34,7 @@ from agentdeck.store.notify import notify
 from agentdeck.store.runs import Lease
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -64,6 +67,27 @@ class Ride:
 Item = Write | Ride
 
 
+@dataclass
+class FenceCounts:
+    """The writes of one worker that reached the fence, and those it refused.
+
+    `late_*` count the writes sent after the lease the worker last renewed for the run
+    had expired (a partition, a long pause): another worker may hold the run by then, and
+    every such write must be refused unless nobody took the run over in between.
+    """
+
+    attempted: int = 0
+    refused: int = 0
+    late_attempted: int = 0
+    late_refused: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.attempted} writes attempted, {self.refused} refused; "
+            f"{self.late_attempted} sent past their lease, {self.late_refused} of them refused"
+        )
+
+
 class JournalWriter:
     """Takes writes from many runs and commits them together.
 
@@ -93,6 +117,17 @@ class JournalWriter:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
+        self.fence = FenceCounts()
+        # until when this worker knows each run's lease holds (claim, heartbeat)
+        self._lease_until: dict[str, datetime] = {}
+
+    def note_lease(self, run_id: str, expires_at: datetime) -> None:
+        """Record that the run's lease holds until `expires_at` (it was claimed or renewed)."""
+        self._lease_until[run_id] = expires_at
+
+    def forget_lease(self, run_id: str) -> None:
+        """The run left this worker: its writes are done."""
+        self._lease_until.pop(run_id, None)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="agentdeck-writer")
@@ -152,13 +187,18 @@ class JournalWriter:
         """Apply a batch in one transaction and settle its futures; raises if it failed."""
         items = [item for item, _ in batch]
         tasks = _TaskOutcome()
+        refusals: dict[str, str] = {}
+        sent_at = self._clock.now()
         try:
-            outcome = await self._db.write(partial(self._apply_items, items=items, tasks=tasks))
+            outcome = await self._db.write(
+                partial(self._apply_items, items=items, tasks=tasks, refusals=refusals)
+            )
         except Exception as error:
             if len(batch) == 1 and not batch[0][1].done():
                 batch[0][1].set_exception(error)
             raise
         self.batches += 1
+        self._count(items, outcome, refusals, sent_at)
         if tasks.events or any(
             isinstance(i, Write) and i.events and o for i, o in zip(items, outcome, strict=True)
         ):
@@ -178,13 +218,42 @@ class JournalWriter:
             else:
                 future.set_result(result)
 
-    def _apply_items(self, conn: Connection, items: list[Item], tasks: _TaskOutcome) -> list[Any]:
+    def _count(
+        self, items: list[Item], outcome: list[Any], refusals: dict[str, str], sent_at: datetime
+    ) -> None:
+        """Count a committed batch's fenced writes; log each refusal with its run and reason."""
+        for item, result in zip(items, outcome, strict=True):
+            if not isinstance(item, Write):
+                continue
+            until = self._lease_until.get(item.run_id)
+            late = until is not None and sent_at >= until
+            self.fence.attempted += 1
+            self.fence.late_attempted += late
+            if result is not None:
+                continue
+            self.fence.refused += 1
+            self.fence.late_refused += late
+            log.warning(
+                "fencing refused a write of run %s at epoch %d%s: %s",
+                item.run_id,
+                item.epoch,
+                " (sent past its lease)" if late else "",
+                refusals.get(item.run_id, "the run is gone"),
+            )
+
+    def _apply_items(
+        self, conn: Connection, items: list[Item], tasks: _TaskOutcome, refusals: dict[str, str]
+    ) -> list[Any]:
         writes = [i for i in items if isinstance(i, Write)]
-        held = iter(self._apply(conn, writes, tasks) if writes else [])
+        held = iter(self._apply(conn, writes, tasks, refusals) if writes else [])
         return [next(held) if isinstance(i, Write) else i.fn(conn) for i in items]
 
     def _apply(
-        self, conn: Connection, writes: list[Write], tasks: _TaskOutcome
+        self,
+        conn: Connection,
+        writes: list[Write],
+        tasks: _TaskOutcome,
+        refusals: dict[str, str],
     ) -> list[Lease | None]:
         now = self._clock.now()
         leases = run_queries.lock_leases(conn, {w.run_id for w in writes})
@@ -202,6 +271,7 @@ class JournalWriter:
                 or lease.claimed_by != self._worker_id
                 or lease.lease_epoch != write.epoch
             ):
+                refusals[write.run_id] = _refusal(lease)
                 held.append(None)
                 continue
             held.append(lease)
@@ -269,6 +339,15 @@ def _apply_tasks(
         external = change.values.get("executor") == Executor.EXTERNAL
         outcome.offers = outcome.offers or (change.move.target == TaskStatus.READY and external)
     return events
+
+
+def _refusal(lease: Lease | None) -> str:
+    """Why a write was refused, for the log: where the run stands now."""
+    if lease is None:
+        return "the run is gone"
+    if lease.status != RunStatus.RUNNING:
+        return f"the run is {lease.status}"
+    return f"the run is held by {lease.claimed_by} at epoch {lease.lease_epoch}"
 
 
 def finished_values(status: RunStatus, now: Any, **values: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.runs import RunStatus
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
-from agentdeck.engine.writer import JournalWriter, Write, finished_values
+from agentdeck.engine.writer import FenceCounts, JournalWriter, Write, finished_values
 from agentdeck.store import runs as run_queries
 from tests.engine.hooks import Calls, Hold, rescuer
 from tests.store.rows import events_of, row_counts
@@ -210,3 +211,40 @@ async def test_heartbeat_of_a_worker_whose_run_was_taken_over_stops_that_run(
         epoch,
     )
     assert await events_of(deck, run.id, "run.cancelled") == []
+
+
+async def test_worker_counts_and_logs_every_write_the_fence_refused(
+    frozen_deck: Deck, registry: Registry, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    deck, hold = frozen_deck, Hold()
+
+    async def draft() -> str:
+        await hold()  # cut off here while another worker takes the run over
+        return "late"
+
+    @registry.workflow("cut-off")
+    async def cut_off(ctx: RunContext, inputs: dict[str, Any]) -> Any:
+        await ctx.step("outline", lambda: "outline")
+        return await ctx.step("draft", draft)
+
+    run = await deck.submit("cut-off")
+    worker = deck.worker()
+    await worker.start(loops=False)
+    executing = asyncio.create_task(worker.run_once())
+    await hold.entered.wait()
+    assert worker.fence == FenceCounts(attempted=1)  # the outline, within its lease
+
+    clock.advance(PAST_LEASE)
+    assert (await rescuer(deck).rescue()).requeued == [run.id]
+    epoch = await claim_as(deck, "worker-elsewhere")
+    with caplog.at_level(logging.WARNING, logger="agentdeck.engine.writer"):
+        hold.release.set()
+        await executing
+
+    assert worker.fence == FenceCounts(attempted=2, refused=1, late_attempted=1, late_refused=1)
+    [line] = [r.getMessage() for r in caplog.records if "fencing refused" in r.getMessage()]
+    assert line == (
+        f"fencing refused a write of run {run.id} at epoch {epoch - 1} (sent past its lease): "
+        f"the run is held by worker-elsewhere at epoch {epoch}"
+    )
+    assert [s.key for s in await deck.steps(run.id)] == ["outline"]
