@@ -55,6 +55,8 @@ class Write:
     # the run's tasks (plan runs): rows to create, then guarded changes
     task_rows: list[dict[str, Any]] = field(default_factory=list)
     task_writes: list[TaskWrite] = field(default_factory=list)
+    # until when the worker knew the lease to hold when the write was queued (see FenceCounts)
+    lease_until: datetime | None = None
 
 
 @dataclass
@@ -126,7 +128,8 @@ class JournalWriter:
         self._lease_until[run_id] = expires_at
 
     def forget_lease(self, run_id: str) -> None:
-        """The run left this worker: its writes are done."""
+        """The run left this worker (its writes still queued keep the expiry they were sent
+        with)."""
         self._lease_until.pop(run_id, None)
 
     def start(self) -> None:
@@ -147,6 +150,7 @@ class JournalWriter:
     def send(self, write: Write) -> asyncio.Future[Lease]:
         """Queue a write; the future resolves to the run's lease once committed."""
         future: asyncio.Future[Lease] = asyncio.get_running_loop().create_future()
+        write.lease_until = write.lease_until or self._lease_until.get(write.run_id)
         self._pending.append((write, future))
         self._wakeup.set()
         return future
@@ -225,7 +229,8 @@ class JournalWriter:
         for item, result in zip(items, outcome, strict=True):
             if not isinstance(item, Write):
                 continue
-            until = self._lease_until.get(item.run_id)
+            # a lease renewed after the write was queued counts; a run that left keeps its last
+            until = self._lease_until.get(item.run_id, item.lease_until)
             late = until is not None and sent_at >= until
             self.fence.attempted += 1
             self.fence.late_attempted += late

@@ -248,3 +248,29 @@ async def test_worker_counts_and_logs_every_write_the_fence_refused(
         f"the run is held by worker-elsewhere at epoch {epoch}"
     )
     assert [s.key for s in await deck.steps(run.id)] == ["outline"]
+
+
+async def test_a_write_still_queued_when_its_run_left_the_worker_counts_as_sent_past_its_lease(
+    frozen_deck: Deck, clock: FrozenClock
+) -> None:
+    deck = frozen_deck
+    run = await deck.submit("noop")
+    first = await claim_as(deck, "worker-a")
+    clock.advance(PAST_LEASE)
+    await rescuer(deck).rescue()
+    await claim_as(deck, "worker-b")
+
+    writer = JournalWriter(deck.db, deck.notifier, clock, "worker-a")
+    writer.start()
+    try:
+        # worker a last renewed its lease (as it believes) just now
+        writer.note_lease(run.id, clock.now() + deck.settings.lease_interval)
+        queued = writer.send(stale_writes(deck, run.id, first)[1])
+        # its heartbeat found the lease gone and stopped the run: the write stays queued
+        writer.forget_lease(run.id)
+        clock.advance(PAST_LEASE)
+        with pytest.raises(LeaseLost):
+            await queued
+    finally:
+        await writer.stop()
+    assert writer.fence == FenceCounts(attempted=1, refused=1, late_attempted=1, late_refused=1)
