@@ -10,8 +10,9 @@ import tempfile
 from pathlib import Path
 
 # What a cut-off client must not be able to do to the others: hold row locks for as long
-# as TCP takes to give up (minutes). A session idle inside a transaction is ended after 2 s,
-# and a client that stops acknowledging what it is sent is dropped after 3 s.
+# as TCP takes to give up (minutes). A session idle inside a transaction is ended after 5 s
+# (well within the test's 10 s lease, well above a round trip over a bad link), and a
+# client that stops acknowledging what it is sent is dropped after 10 s.
 SERVER_SETTINGS = """
 listen_addresses = '{address}'
 port = {port}
@@ -20,11 +21,11 @@ max_connections = 300
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-idle_in_transaction_session_timeout = 2000
-tcp_user_timeout = 3000
-tcp_keepalives_idle = 2
+idle_in_transaction_session_timeout = 5000
+tcp_user_timeout = 10000
+tcp_keepalives_idle = 5
 tcp_keepalives_interval = 1
-tcp_keepalives_count = 2
+tcp_keepalives_count = 5
 """
 
 

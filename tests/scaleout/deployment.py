@@ -7,12 +7,16 @@ everything it says to the database crosses that machine's link.
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import signal
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psycopg
 
 from tests.scaleout.cluster import Cluster, server_binaries
 from tests.scaleout.network import Machine, Network, has_netem, why_not_supported
@@ -31,6 +35,12 @@ TIMING = {
     "AGENTDECK_WORKER_LOST_AFTER": "20",
     "AGENTDECK_SHUTDOWN_GRACE": "10",
 }
+# As docs/deploy.md advises: a connection attempt during a partition gives up after 2 s and
+# is retried; a connection whose server end vanished while the link was down (the server
+# timed the session out; its goodbye was lost) is found dead by keepalives 20 to 26 s after
+# it went quiet, not after the kernel's default of two hours. 20 s: longer than the
+# partition, so what the cut-off worker sent is still delivered when the link heals.
+CLIENT_PARAMETERS = "?connect_timeout=2&keepalives_idle=20&keepalives_interval=2&keepalives_count=3"
 FENCE_LINE = re.compile(
     r"worker (?P<worker>\S+) stopped; fencing: (?P<attempted>\d+) writes attempted, "
     r"(?P<refused>\d+) refused; (?P<late_attempted>\d+) sent past their lease, "
@@ -45,6 +55,10 @@ def why_not_possible() -> str | None:
         return "creating network namespaces needs root"
     if server_binaries() is None:
         return "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin"
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "no `postgres` OS user to run the PostgreSQL cluster as"
     return why_not_supported()
 
 
@@ -64,12 +78,14 @@ class Process:
                 + self.log.read_text()[-3000:]
             )
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
         """SIGTERM, as an operator would: a worker finishes or releases its runs and says so."""
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> None:
         try:
-            self.popen.wait(timeout=30)
+            self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait()
@@ -126,8 +142,7 @@ class Deployment:
         keep = ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV")
         return {
             **{k: v for k, v in os.environ.items() if k in keep},
-            # connect_timeout: a connection attempt during a partition gives up and is retried
-            "AGENTDECK_DATABASE_URL": self.cluster.url + "?connect_timeout=2",
+            "AGENTDECK_DATABASE_URL": self.cluster.url + CLIENT_PARAMETERS,
             "AGENTDECK_DATA_DIR": str(self.workdir / "data"),
             "AGENTDECK_TOKEN": TOKEN,
             "AGENTDECK_SIMULATOR": "always",
@@ -151,6 +166,23 @@ class Deployment:
 
     def worker(self, name: str, machine: Machine, concurrency: int) -> Process:
         return self.start(name, machine, "worker", "--concurrency", str(concurrency))
+
+    async def connections(self) -> Counter[str]:
+        """Client connections PostgreSQL holds now, by machine."""
+        assert self.cluster is not None
+        names = {m.address: m.name for m in self.network.machines}
+        query = (
+            "select client_addr::text, count(*) from pg_stat_activity"
+            " where backend_type = 'client backend' group by 1"
+        )
+        async with await psycopg.AsyncConnection.connect(self.cluster.url) as conn:
+            rows = await (await conn.execute(query)).fetchall()
+        found: Counter[str] = Counter()
+        for address, count in rows:
+            address = str(address).split("/")[0]
+            if address in names:
+                found[names[address]] = count
+        return found
 
     def check_alive(self) -> None:
         for process in self.processes:

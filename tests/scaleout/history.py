@@ -24,6 +24,16 @@ class History:
     # (run, artifact name) stored more than once
     duplicate_artifacts: list[tuple[str, str]] = field(default_factory=list)
 
+    def rescued_from(self, worker: str) -> set[str]:
+        """The runs whose lease `worker` held when it expired."""
+        return {
+            run_id
+            for run_id, events in self.events.items()
+            if any(
+                e["kind"] == "run.lease_expired" and e["data"]["worker"] == worker for e in events
+            )
+        }
+
     def claims(self, run_id: str) -> list[str]:
         """The workers that claimed the run, in order."""
         return [e["data"]["worker"] for e in self.events[run_id] if e["kind"] == "run.started"]
@@ -66,6 +76,11 @@ async def _check_run(api: httpx.AsyncClient, run_id: str, history: History) -> N
     kinds = Counter(e["kind"] for e in events)
     if kinds["run.succeeded"] != 1 or kinds["run.failed"] or kinds["run.started"] < 1:
         problems.append(f"{run_id}: events say {dict(kinds)}")
+    # each claim but the last ended in a rescue, and nothing was written after the end
+    if kinds["run.started"] != kinds["run.lease_expired"] + 1:
+        problems.append(f"{run_id}: {dict(kinds)}: claims and rescues do not match")
+    if events[-1]["kind"] != "run.succeeded":
+        problems.append(f"{run_id}: {events[-1]['kind']} recorded after the run succeeded")
     keys = [s["key"] for s in steps]
     if sorted(keys) != sorted(loop_steps(run["current_attempt"])):
         problems.append(f"{run_id}: steps {keys} for attempt {run['current_attempt']}")
