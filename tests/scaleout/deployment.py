@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -95,6 +96,13 @@ class Process:
         found = FENCE_LINE.search(self.log.read_text())
         assert found is not None, f"{self.name} logged no fencing counters:\n{self.log}"
         return {k: int(v) for k, v in found.groupdict().items() if k != "worker"}
+
+    def first_refusal_at(self) -> datetime | None:
+        """When the worker logged its first refused write (local time, as logging writes it)."""
+        for line in self.log.read_text().splitlines():
+            if REFUSAL.search(line):
+                return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+        return None
 
     def refused_runs(self) -> list[str]:
         """The runs of every write this worker's fence refused, one entry per write."""

@@ -102,9 +102,10 @@ class Machine:
 def free_subnet() -> int:
     """N such that no interface of this host has an address in 10.213.N.0/24."""
     taken = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True).stdout
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     while True:
         subnet = random.randrange(2, 250)
-        if f"10.213.{subnet}." not in taken:
+        if f"10.213.{subnet}." not in taken and f"ad{subnet}-" not in namespaces:
             return subnet
 
 

@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -129,6 +130,7 @@ class Scenario:
         self.ids: dict[str, str] = {}
         # the most connections each machine held open to PostgreSQL at a phase's end
         self.connections: Counter[str] = Counter()
+        self.healed_at = datetime.now()
 
     async def start(self) -> None:
         d = self.d
@@ -173,6 +175,7 @@ class Scenario:
         await until(self.d, "w2's runs are rescued", rescued, 30)
         self.timings["partition: cut until rescued"] = round(time.monotonic() - began, 1)
         self.d.m2.heal()
+        self.healed_at = datetime.now()
         await self.finish("partition", began)
         return held
 
@@ -229,6 +232,10 @@ async def test_runs_survive_partition_delay_and_loss_on_three_machines(
     print(f"fencing {fence}")
     print(f"held when cut off {len(cut_off)}, delayed {len(delayed)}, lossy {len(lossy)}")
     print(f"most connections per machine {dict(scenario.connections)}")
+    first = scenario.workers["w2"].first_refusal_at()
+    back = (first - scenario.healed_at).total_seconds() if first else None
+    later = sum(ids["w2"] in history.claims(r) for r in scenario.run_ids[BATCHES["partition"] :])
+    print(f"w2: first refusal {back} s after healing; runs of later phases it worked on {later}")
 
     assert history.problems == []
     # a process uses at most 8 pooled connections at once (its database thread pool), plus
