@@ -22,11 +22,12 @@ from agentdeck.domain.events import EventKind
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import Claim, RunStatus, Step
 from agentdeck.engine.context import RunContext, Suspend, to_json
+from agentdeck.engine.fencing import FenceCounts
 from agentdeck.engine.notifier import Notifier, Topic
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.rescuer import Rescuer
 from agentdeck.engine.services import Services
-from agentdeck.engine.writer import FenceCounts, JournalWriter, Write, finished_values
+from agentdeck.engine.writer import JournalWriter, Write, finished_values
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
 from agentdeck.store import workers as worker_queries
@@ -98,7 +99,7 @@ class Worker:
     @property
     def fence(self) -> FenceCounts:
         """This worker's writes that reached the fence, and those it refused."""
-        return self._writer.fence
+        return self._writer.fence.counts
 
     def _free_slots(self) -> int:
         return self.config.concurrency - len(self._active) + len(self._finishing)
@@ -151,7 +152,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._writer.stop()
-        log.info("worker %s stopped; fencing: %s", self.id, self._writer.fence)
+        log.info("worker %s stopped; fencing: %s", self.id, self._writer.fence.counts)
         self._unsubscribe()
         await self._db.write(lambda conn: worker_queries.stop(conn, self.id, self._clock.now()))
         self._started = False
@@ -271,7 +272,7 @@ class Worker:
             self._notifier.publish(Topic.EVENT)  # each claim recorded a run.started event
         self.claimed += len(claimed)
         for run, steps in claimed:
-            self._writer.note_lease(run.id, lease_until)
+            self._writer.fence.note_lease(run.id, lease_until)
             context = RunContext(run, steps, self._writer, self._db, self._clock, self._services)
             self._contexts[run.id] = context
             self._active[run.id] = asyncio.create_task(self._execute(context), name=run.id)
@@ -294,7 +295,7 @@ class Worker:
             pass  # cancelled again while writing the outcome: the rescuer takes over
         finally:
             self._finishing.discard(run.id)
-            self._writer.forget_lease(run.id)
+            self._writer.fence.forget_lease(run.id)
             self._active.pop(run.id, None)
             self._contexts.pop(run.id, None)
             self._cancel_reasons.pop(run.id, None)
@@ -385,7 +386,7 @@ class Worker:
             if lease is None or lease.lease_epoch != epoch:
                 self._cancel(run_id, "lease_lost")
                 continue
-            self._writer.note_lease(run_id, until)
+            self._writer.fence.note_lease(run_id, until)
             if lease.cancel_requested_at is not None:
                 self._cancel(run_id, "cancel")
             elif lease.pause_requested_at is not None:

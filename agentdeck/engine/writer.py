@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
@@ -25,6 +23,7 @@ from agentdeck.clock import Clock
 from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.runs import RunStatus
 from agentdeck.domain.tasks import Executor, TaskStatus, TaskWrite
+from agentdeck.engine.fencing import Fence, FenceMark
 from agentdeck.engine.notifier import Notifier, Topic, payload
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
@@ -34,7 +33,6 @@ from agentdeck.store.notify import notify
 from agentdeck.store.runs import Lease
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,8 +53,7 @@ class Write:
     # the run's tasks (plan runs): rows to create, then guarded changes
     task_rows: list[dict[str, Any]] = field(default_factory=list)
     task_writes: list[TaskWrite] = field(default_factory=list)
-    # until when the worker knew the lease to hold when the write was queued (see FenceCounts)
-    lease_until: datetime | None = None
+    fence: FenceMark = field(default_factory=FenceMark)
 
 
 @dataclass
@@ -67,27 +64,6 @@ class Ride:
 
 
 Item = Write | Ride
-
-
-@dataclass
-class FenceCounts:
-    """The writes of one worker that reached the fence, and those it refused.
-
-    `late_*` count the writes sent after the lease the worker last renewed for the run
-    had expired (a partition, a long pause): another worker may hold the run by then, and
-    every such write must be refused unless nobody took the run over in between.
-    """
-
-    attempted: int = 0
-    refused: int = 0
-    late_attempted: int = 0
-    late_refused: int = 0
-
-    def __str__(self) -> str:
-        return (
-            f"{self.attempted} writes attempted, {self.refused} refused; "
-            f"{self.late_attempted} sent past their lease, {self.late_refused} of them refused"
-        )
 
 
 class JournalWriter:
@@ -119,18 +95,7 @@ class JournalWriter:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
-        self.fence = FenceCounts()
-        # until when this worker knows each run's lease holds (claim, heartbeat)
-        self._lease_until: dict[str, datetime] = {}
-
-    def note_lease(self, run_id: str, expires_at: datetime) -> None:
-        """Record that the run's lease holds until `expires_at` (it was claimed or renewed)."""
-        self._lease_until[run_id] = expires_at
-
-    def forget_lease(self, run_id: str) -> None:
-        """The run left this worker (its writes still queued keep the expiry they were sent
-        with)."""
-        self._lease_until.pop(run_id, None)
+        self.fence = Fence()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="agentdeck-writer")
@@ -150,7 +115,7 @@ class JournalWriter:
     def send(self, write: Write) -> asyncio.Future[Lease]:
         """Queue a write; the future resolves to the run's lease once committed."""
         future: asyncio.Future[Lease] = asyncio.get_running_loop().create_future()
-        write.lease_until = write.lease_until or self._lease_until.get(write.run_id)
+        write.fence.lease_until = self.fence.lease_until(write.run_id)
         self._pending.append((write, future))
         self._wakeup.set()
         return future
@@ -191,18 +156,14 @@ class JournalWriter:
         """Apply a batch in one transaction and settle its futures; raises if it failed."""
         items = [item for item, _ in batch]
         tasks = _TaskOutcome()
-        refusals: dict[str, str] = {}
-        sent_at = self._clock.now()
         try:
-            outcome = await self._db.write(
-                partial(self._apply_items, items=items, tasks=tasks, refusals=refusals)
-            )
+            outcome = await self._db.write(partial(self._apply_items, items=items, tasks=tasks))
         except Exception as error:
             if len(batch) == 1 and not batch[0][1].done():
                 batch[0][1].set_exception(error)
             raise
         self.batches += 1
-        self._count(items, outcome, refusals, sent_at)
+        self.fence.record((i.run_id, i.epoch, i.fence) for i in items if isinstance(i, Write))
         if tasks.events or any(
             isinstance(i, Write) and i.events and o for i, o in zip(items, outcome, strict=True)
         ):
@@ -222,43 +183,13 @@ class JournalWriter:
             else:
                 future.set_result(result)
 
-    def _count(
-        self, items: list[Item], outcome: list[Any], refusals: dict[str, str], sent_at: datetime
-    ) -> None:
-        """Count a committed batch's fenced writes; log each refusal with its run and reason."""
-        for item, result in zip(items, outcome, strict=True):
-            if not isinstance(item, Write):
-                continue
-            # a lease renewed after the write was queued counts; a run that left keeps its last
-            until = self._lease_until.get(item.run_id, item.lease_until)
-            late = until is not None and sent_at >= until
-            self.fence.attempted += 1
-            self.fence.late_attempted += late
-            if result is not None:
-                continue
-            self.fence.refused += 1
-            self.fence.late_refused += late
-            log.warning(
-                "fencing refused a write of run %s at epoch %d%s: %s",
-                item.run_id,
-                item.epoch,
-                " (sent past its lease)" if late else "",
-                refusals.get(item.run_id, "the run is gone"),
-            )
-
-    def _apply_items(
-        self, conn: Connection, items: list[Item], tasks: _TaskOutcome, refusals: dict[str, str]
-    ) -> list[Any]:
+    def _apply_items(self, conn: Connection, items: list[Item], tasks: _TaskOutcome) -> list[Any]:
         writes = [i for i in items if isinstance(i, Write)]
-        held = iter(self._apply(conn, writes, tasks, refusals) if writes else [])
+        held = iter(self._apply(conn, writes, tasks) if writes else [])
         return [next(held) if isinstance(i, Write) else i.fn(conn) for i in items]
 
     def _apply(
-        self,
-        conn: Connection,
-        writes: list[Write],
-        tasks: _TaskOutcome,
-        refusals: dict[str, str],
+        self, conn: Connection, writes: list[Write], tasks: _TaskOutcome
     ) -> list[Lease | None]:
         now = self._clock.now()
         leases = run_queries.lock_leases(conn, {w.run_id for w in writes})
@@ -270,13 +201,14 @@ class JournalWriter:
         notes: list[str] = []
         for write in writes:
             lease = leases.get(write.run_id)
-            if (
-                lease is None
-                or lease.status != RunStatus.RUNNING
-                or lease.claimed_by != self._worker_id
-                or lease.lease_epoch != write.epoch
-            ):
-                refusals[write.run_id] = _refusal(lease)
+            holds = (
+                lease is not None
+                and lease.status == RunStatus.RUNNING
+                and lease.claimed_by == self._worker_id
+                and lease.lease_epoch == write.epoch
+            )
+            write.fence.judge(lease, holds, now)
+            if not holds:
                 held.append(None)
                 continue
             held.append(lease)
@@ -344,15 +276,6 @@ def _apply_tasks(
         external = change.values.get("executor") == Executor.EXTERNAL
         outcome.offers = outcome.offers or (change.move.target == TaskStatus.READY and external)
     return events
-
-
-def _refusal(lease: Lease | None) -> str:
-    """Why a write was refused, for the log: where the run stands now."""
-    if lease is None:
-        return "the run is gone"
-    if lease.status != RunStatus.RUNNING:
-        return f"the run is {lease.status}"
-    return f"the run is held by {lease.claimed_by} at epoch {lease.lease_epoch}"
 
 
 def finished_values(status: RunStatus, now: Any, **values: Any) -> dict[str, Any]:

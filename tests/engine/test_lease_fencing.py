@@ -15,8 +15,9 @@ from agentdeck.deck import Deck
 from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.runs import RunStatus
 from agentdeck.engine.context import RunContext
+from agentdeck.engine.fencing import FenceCounts
 from agentdeck.engine.registry import Registry
-from agentdeck.engine.writer import FenceCounts, JournalWriter, Write, finished_values
+from agentdeck.engine.writer import JournalWriter, Write, finished_values
 from agentdeck.store import runs as run_queries
 from tests.engine.hooks import Calls, Hold, rescuer
 from tests.store.rows import events_of, row_counts
@@ -237,7 +238,7 @@ async def test_worker_counts_and_logs_every_write_the_fence_refused(
     clock.advance(PAST_LEASE)
     assert (await rescuer(deck).rescue()).requeued == [run.id]
     epoch = await claim_as(deck, "worker-elsewhere")
-    with caplog.at_level(logging.WARNING, logger="agentdeck.engine.writer"):
+    with caplog.at_level(logging.WARNING, logger="agentdeck.engine.fencing"):
         hold.release.set()
         await executing
 
@@ -264,13 +265,15 @@ async def test_a_write_still_queued_when_its_run_left_the_worker_counts_as_sent_
     writer.start()
     try:
         # worker a last renewed its lease (as it believes) just now
-        writer.note_lease(run.id, clock.now() + deck.settings.lease_interval)
+        writer.fence.note_lease(run.id, clock.now() + deck.settings.lease_interval)
         queued = writer.send(stale_writes(deck, run.id, first)[1])
         # its heartbeat found the lease gone and stopped the run: the write stays queued
-        writer.forget_lease(run.id)
+        writer.fence.forget_lease(run.id)
         clock.advance(PAST_LEASE)
         with pytest.raises(LeaseLost):
             await queued
     finally:
         await writer.stop()
-    assert writer.fence == FenceCounts(attempted=1, refused=1, late_attempted=1, late_refused=1)
+    assert writer.fence.counts == FenceCounts(
+        attempted=1, refused=1, late_attempted=1, late_refused=1
+    )
