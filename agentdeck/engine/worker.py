@@ -363,21 +363,22 @@ class Worker:
         was in flight is not in its answer, and is not lost.
         """
         executing = {run_id: ctx.run.lease_epoch for run_id, ctx in self._contexts.items()}
-        # the expiry is taken before the statement is sent: never later than the one stored
-        until = self._clock.now() + self.config.lease_interval
 
-        def beat(conn: Connection) -> list[run_queries.Lease]:
+        def beat(conn: Connection) -> tuple[datetime, list[run_queries.Lease]]:
             now = self._clock.now()
+            until = now + self.config.lease_interval
             worker_queries.beat(conn, self.id, now)
-            return run_queries.heartbeat(
+            leases = run_queries.heartbeat(
                 conn,
                 worker_id=self.id,
                 run_ids=list(executing),
                 now=now,
                 lease_expires_at=until,
             )
+            return until, leases
 
-        held = {lease.run_id: lease for lease in await self._db.write(beat)}
+        until, leases = await self._db.write(beat)
+        held = {lease.run_id: lease for lease in leases}
         for run_id, epoch in executing.items():
             ctx = self._contexts.get(run_id)
             if ctx is None or ctx.run.lease_epoch != epoch:
