@@ -157,6 +157,15 @@ class Settings(BaseSettings):
         description="Longest backoff between retries; also caps a provider's Retry-After.",
     )
 
+    # deployment on several machines (docs/deploy.md)
+    listen_database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL for the one LISTEN connection of each process, when "
+        "database_url goes through a pooler in transaction mode (PgBouncer): LISTEN needs a "
+        "session of its own, so point this at the server or at a session-mode pool. Default: "
+        "database_url.",
+    )
+
     @field_validator(
         "lease_interval",
         "heartbeat_interval",

@@ -106,7 +106,8 @@ class Deck:
     async def start(self) -> None:
         """Start cross-process wake-ups (LISTEN on PostgreSQL); call from the event loop."""
         if self.db.is_postgres and self._listener is None:
-            self._listener = PgListener(self.db.url, self.notifier)
+            url = self.settings.listen_database_url or self.db.url
+            self._listener = PgListener(url, self.notifier)
             self._listener.start()
 
     @property

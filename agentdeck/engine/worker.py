@@ -22,6 +22,7 @@ from agentdeck.domain.events import EventKind
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import Claim, RunStatus, Step
 from agentdeck.engine.context import RunContext, Suspend, to_json
+from agentdeck.engine.fencing import FenceCounts
 from agentdeck.engine.notifier import Notifier, Topic
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.rescuer import Rescuer
@@ -100,6 +101,11 @@ class Worker:
     def active(self) -> int:
         return len(self._active)
 
+    @property
+    def fence(self) -> FenceCounts:
+        """This worker's writes that reached the fence, and those it refused."""
+        return self._writer.fence.counts
+
     def _free_slots(self) -> int:
         return self.config.concurrency - len(self._active) + len(self._finishing)
 
@@ -158,6 +164,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._writer.stop()
+        log.info("worker %s stopped; fencing: %s", self.id, self._writer.fence.counts)
         self._unsubscribe()
         try:
             await self._db.write(lambda conn: worker_queries.stop(conn, self.id, self._clock.now()))
@@ -209,11 +216,13 @@ class Worker:
             timeout = self.config.poll_interval.total_seconds()
             if free > 0:
                 try:
-                    claimed, next_due = await self._writer.ride(partial(self._claim_tx, limit=free))
+                    claimed, next_due, until = await self._writer.ride(
+                        partial(self._claim_tx, limit=free)
+                    )
                 except Exception as error:
                     _log_failure(error, "claim failed; retrying after the poll interval")
-                    claimed, next_due = [], None
-                self._start_runs(claimed)
+                    claimed, next_due, until = [], None, self._clock.now()
+                self._start_runs(claimed, until)
                 self._backlog = len(claimed) == free
                 if self._backlog:
                     continue
@@ -229,14 +238,16 @@ class Worker:
     async def _claim(self, limit: int) -> list[Claim]:
         if limit <= 0:
             return []
-        claimed, _ = await self._writer.ride(partial(self._claim_tx, limit=limit))
-        self._start_runs(claimed)
+        claimed, _, until = await self._writer.ride(partial(self._claim_tx, limit=limit))
+        self._start_runs(claimed, until)
         return [run for run, _ in claimed]
 
     def _claim_tx(
         self, conn: Connection, limit: int
-    ) -> tuple[list[tuple[Claim, dict[str, Step]]], datetime | None]:
+    ) -> tuple[list[tuple[Claim, dict[str, Step]]], datetime | None, datetime]:
+        """Claim up to `limit` runs; also returns the next due time and the leases' expiry."""
         now = self._clock.now()
+        lease_expires_at = now + self.config.lease_interval
         # Timers are checked when one is due or once per poll interval (a sleep
         # started by another process), not on every claim: that would double its cost.
         if now >= self._timers_checked_at + self.config.poll_interval or (
@@ -249,7 +260,7 @@ class Worker:
             worker_id=self.id,
             limit=limit,
             now=now,
-            lease_expires_at=now + self.config.lease_interval,
+            lease_expires_at=lease_expires_at,
         )
         # A run's first claim has epoch 1 and cannot have steps yet.
         resumed = [r.id for r in claimed if r.lease_epoch > 1]
@@ -269,13 +280,16 @@ class Worker:
         )
         next_due = run_queries.next_due_at(conn, now) if len(claimed) < limit else None
         self._next_due_at = next_due
-        return [(r, journals.get(r.id, {})) for r in claimed], next_due
+        return [(r, journals.get(r.id, {})) for r in claimed], next_due, lease_expires_at
 
-    def _start_runs(self, claimed: list[tuple[Claim, dict[str, Step]]]) -> None:
+    def _start_runs(
+        self, claimed: list[tuple[Claim, dict[str, Step]]], lease_until: datetime
+    ) -> None:
         if claimed:
             self._notifier.publish(Topic.EVENT)  # each claim recorded a run.started event
         self.claimed += len(claimed)
         for run, steps in claimed:
+            self._writer.fence.note_lease(run.id, lease_until)
             context = RunContext(run, steps, self._writer, self._db, self._clock, self._services)
             self._contexts[run.id] = context
             self._active[run.id] = asyncio.create_task(self._execute(context), name=run.id)
@@ -305,6 +319,7 @@ class Worker:
             pass  # cancelled again while writing the outcome: the rescuer takes over
         finally:
             self._finishing.discard(run.id)
+            self._writer.fence.forget_lease(run.id)
             self._active.pop(run.id, None)
             self._contexts.pop(run.id, None)
             self._cancel_reasons.pop(run.id, None)
@@ -382,20 +397,23 @@ class Worker:
         executing = {run_id: ctx.run.lease_epoch for run_id, ctx in self._contexts.items()}
         abandoned = dict(self._abandoned)
 
-        def beat(conn: Connection) -> list[run_queries.Lease]:
+        def beat(conn: Connection) -> tuple[datetime, list[run_queries.Lease]]:
             now = self._clock.now()
+            until = now + self.config.lease_interval
             worker_queries.beat(conn, self.id, now)
             if abandoned:
                 _release(conn, self.id, abandoned, now)
-            return run_queries.heartbeat(
+            leases = run_queries.heartbeat(
                 conn,
                 worker_id=self.id,
                 run_ids=list(executing),
                 now=now,
-                lease_expires_at=now + self.config.lease_interval,
+                lease_expires_at=until,
             )
+            return until, leases
 
-        held = {lease.run_id: lease for lease in await self._db.write(beat)}
+        until, leases = await self._db.write(beat)
+        held = {lease.run_id: lease for lease in leases}
         if abandoned:
             for run_id in abandoned:
                 self._abandoned.pop(run_id, None)
@@ -408,7 +426,9 @@ class Worker:
             lease = held.get(run_id)
             if lease is None or lease.lease_epoch != epoch:
                 self._cancel(run_id, "lease_lost")
-            elif lease.cancel_requested_at is not None:
+                continue
+            self._writer.fence.note_lease(run_id, until)
+            if lease.cancel_requested_at is not None:
                 self._cancel(run_id, "cancel")
             elif lease.pause_requested_at is not None:
                 ctx.pause_requested = True

@@ -24,6 +24,7 @@ from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.events import EventKind
 from agentdeck.domain.runs import RunStatus
 from agentdeck.domain.tasks import Executor, TaskStatus, TaskWrite
+from agentdeck.engine.fencing import Fence, FenceMark
 from agentdeck.engine.notifier import Notifier, Topic, payload
 from agentdeck.engine.reconnect import outlast
 from agentdeck.store import journal
@@ -54,6 +55,7 @@ class Write:
     # the run's tasks (plan runs): rows to create, then guarded changes
     task_rows: list[dict[str, Any]] = field(default_factory=list)
     task_writes: list[TaskWrite] = field(default_factory=list)
+    fence: FenceMark = field(default_factory=FenceMark)
 
 
 @dataclass
@@ -98,6 +100,7 @@ class JournalWriter:
         # (its runs' leases expire and the rescuer hands them on) instead of retried
         self._giving_up = False
         self.batches = 0
+        self.fence = Fence()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="agentdeck-writer")
@@ -122,6 +125,7 @@ class JournalWriter:
     def send(self, write: Write) -> asyncio.Future[Lease]:
         """Queue a write; the future resolves to the run's lease once committed."""
         future: asyncio.Future[Lease] = asyncio.get_running_loop().create_future()
+        write.fence.lease_until = self.fence.lease_until(write.run_id)
         self._pending.append((write, future))
         self._wakeup.set()
         return future
@@ -184,6 +188,7 @@ class JournalWriter:
                 batch[0][1].set_exception(error)
             raise
         self.batches += 1
+        self.fence.record((i.run_id, i.epoch, i.fence) for i in items if isinstance(i, Write))
         if tasks.events or any(
             isinstance(i, Write) and i.events and o for i, o in zip(items, outcome, strict=True)
         ):
@@ -223,12 +228,14 @@ class JournalWriter:
         notes: list[str] = []
         for write in writes:
             lease = leases.get(write.run_id)
-            if (
-                lease is None
-                or lease.status != RunStatus.RUNNING
-                or lease.claimed_by != self._worker_id
-                or lease.lease_epoch != write.epoch
-            ):
+            holds = (
+                lease is not None
+                and lease.status == RunStatus.RUNNING
+                and lease.claimed_by == self._worker_id
+                and lease.lease_epoch == write.epoch
+            )
+            write.fence.judge(lease, holds, now)
+            if not holds:
                 held.append(None)
                 continue
             held.append(lease)

@@ -12,6 +12,7 @@ from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses
 from agentdeck.web.schemas import (
     ArtifactOut,
+    CallOut,
     EventOut,
     EventPageOut,
     GateIn,
@@ -142,6 +143,13 @@ async def list_events(
 async def list_steps(deck: DeckDep, run_id: RunId) -> list[StepOut]:
     """The run's journaled steps."""
     return [StepOut.of(s) for s in await deck.steps(run_id)]
+
+
+@router.get("/api/runs/{run_id}/calls", responses=responses(401, 404, 422))
+async def list_calls(deck: DeckDep, run_id: RunId) -> list[CallOut]:
+    """The run's model calls in the order they were recorded; its totals are their sums."""
+    await deck.get(run_id)
+    return [CallOut.of(c) for c in await deck.costs.calls(run_id)]
 
 
 @router.get("/api/runs/{run_id}/artifacts", responses=responses(401, 404, 422))

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from agentdeck.deck import MAX_PRIORITY, PRIORITY_HELP
 from agentdeck.domain.gates import GateDecision
 from agentdeck.domain.runs import Artifact, Event, Run, RunStatus, Step, WaitKind
+from agentdeck.domain.usage import ModelCall
 from agentdeck.web.schemas.common import reject_nul
 
 # --- requests ----------------------------------------------------------------
@@ -224,6 +225,36 @@ class StepOut(BaseModel):
             attempts=step.attempts,
             started_at=step.started_at,
             finished_at=step.finished_at,
+        )
+
+
+class CallOut(BaseModel):
+    """One model call of a run; the run's totals are the sums of its calls."""
+
+    id: int
+    step_key: str | None = Field(description="The journaled step that made the call.")
+    agent: str | None
+    provider: str | None
+    model: str | None
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cost_usd: str | None = Field(description="Decimal string; null when no price is known.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, call: ModelCall) -> CallOut:
+        return cls(
+            id=call.id,
+            step_key=call.step_key,
+            agent=call.agent,
+            provider=call.provider,
+            model=call.model,
+            input_tokens=call.input_tokens,
+            output_tokens=call.output_tokens,
+            cached_tokens=call.cached_tokens,
+            cost_usd=None if call.cost_usd is None else f"{call.cost_usd.normalize():f}",
+            created_at=call.created_at,
         )
 
 
