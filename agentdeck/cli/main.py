@@ -122,7 +122,7 @@ def _serve(
         running = deck.worker(concurrency) if worker else None
         if running is not None:
             await running.start()
-        config = uvicorn.Config(create_app(deck), host=host, port=port, log_level="warning")
+        config = uvicorn.Config(create_app(deck, host), host=host, port=port, log_level="warning")
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
         console.print(f"agentdeck {__version__} on [bold]http://{host}:{port}[/]")

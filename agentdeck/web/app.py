@@ -15,6 +15,7 @@ from agentdeck.web import errors, pages
 from agentdeck.web.api import agents, external, runs, system, tasks
 from agentdeck.web.auth import require_token
 from agentdeck.web.dependencies import reject_nul_params
+from agentdeck.web.edge import Edge
 from agentdeck.web.metrics import Metrics, MetricsMiddleware
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await feed.stop()
 
 
-def create_app(deck: Deck) -> FastAPI:
-    """The API and the dashboard over `deck`; the caller starts and closes the deck."""
+def create_app(deck: Deck, bound_host: str | None = None) -> FastAPI:
+    """The API and the dashboard over `deck`; the caller starts and closes the deck.
+
+    `bound_host` is the address the server listens on (default: the host setting); the
+    edge answers only requests whose Host names it, loopback, or AGENTDECK_ALLOWED_HOSTS.
+    """
     app = FastAPI(
         title="agentdeck",
         version=__version__,
@@ -49,6 +54,8 @@ def create_app(deck: Deck) -> FastAPI:
     app.state.deck = deck
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # added last, so it runs first: nothing reaches the app past a refusal of the edge
+    app.add_middleware(Edge, settings=deck.settings, bound_host=bound_host or deck.settings.host)
     errors.install(app)
 
     guarded: list[Any] = [Depends(require_token), Depends(reject_nul_params)]

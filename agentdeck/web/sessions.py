@@ -51,11 +51,15 @@ class Session:
         )
 
 
+def key_of_token(token: str) -> bytes:
+    """The cookies' signing key when AGENTDECK_TOKEN is set: the same in every process."""
+    return hmac.new(token.encode(), b"agentdeck dashboard session v1", hashlib.sha256).digest()
+
+
 def _key(request: Request) -> bytes:
     token = request.app.state.deck.settings.token
     if token is not None:
-        secret = token.get_secret_value().encode()
-        return hmac.new(secret, b"agentdeck dashboard session v1", hashlib.sha256).digest()
+        return key_of_token(token.get_secret_value())
     key: bytes | None = getattr(request.app.state, "session_key", None)
     if key is None:
         key = request.app.state.session_key = secrets.token_bytes(32)
