@@ -21,6 +21,8 @@ from agentdeck.deck.submissions import (
     MAX_PRIORITY,
     PRIORITY_HELP,
     Submission,
+    check_agents,
+    check_cursor,
     check_json,
     check_text,
     run_row,
@@ -173,6 +175,7 @@ class Deck:
         """Queue many runs in one transaction; every one is validated before any is written."""
         now = self.clock.now()
         rows = [run_row(self.registry, now, sub) for sub in submissions]
+        await check_agents(self.agents, self.registry, rows)
         try:
             result = await self.db.write(lambda conn: transitions.submit_tx(conn, rows))
         except IntegrityError:
@@ -201,6 +204,7 @@ class Deck:
     ) -> Page:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        check_cursor(cursor)
         if where is not None:
             for name in ("workflow", "agent", "text", "retry_of"):
                 check_text(getattr(where, name), name)
