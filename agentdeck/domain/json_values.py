@@ -160,3 +160,27 @@ def refuse_bool_for_number(given: Any, validated: Any, prefix: str, parts: list[
     elif isinstance(given, list) and isinstance(validated, list) and len(given) == len(validated):
         for i, (child, done) in enumerate(zip(given, validated, strict=True)):
             refuse_bool_for_number(child, done, prefix, [*parts, i])
+
+
+CUT = f"… (nested deeper than {MAX_DEPTH} levels: not shown)"
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """`value` with whatever lies deeper than MAX_DEPTH replaced by a note, for showing.
+
+    Stored values come from anywhere (older rows, other programs); a page or an API answer
+    must not fail on one, so what is shown is cut where serializers would give up.
+    """
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            return CUT
+        return {str(k): bounded(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        if depth >= MAX_DEPTH:
+            return CUT
+        return [bounded(v, depth + 1) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # NaN from an older row: JSON has no spelling for it
+    if isinstance(value, str) and _bad_text(value) and "\x00" not in value:
+        return value.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
+    return value
