@@ -115,6 +115,7 @@ def _serve(
     import uvicorn  # the web stack loads only for the commands that serve
 
     from agentdeck.web.app import create_app
+    from agentdeck.web.server import server_config
 
     async def main(stop: asyncio.Event) -> None:
         deck = open_deck_or_exit(settings)
@@ -122,7 +123,7 @@ def _serve(
         running = deck.worker(concurrency) if worker else None
         if running is not None:
             await running.start()
-        config = uvicorn.Config(create_app(deck, host), host=host, port=port, log_level="warning")
+        config = server_config(create_app(deck, host), host, port, settings)
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
         console.print(f"agentdeck {__version__} on [bold]http://{host}:{port}[/]")

@@ -7,18 +7,21 @@ tested is what the server does before a whole request has arrived.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from agentdeck.deck import Deck
 from agentdeck.engine.registry import Registry
 from agentdeck.web.app import create_app
+from agentdeck.web.server import server_config
 from tests.conftest import fast_settings
-from tests.web.live_server import serving
+from tests.web.live_server import read_events, serving
 
 TOKEN = "edge-token-0123456789-0123456789-abcdef"
 
@@ -179,3 +182,102 @@ async def test_a_body_that_does_not_arrive_in_time_is_408(guarded_app: FastAPI) 
         status, text = await exchange(base, request)
         assert status == 408
         assert b"0.5 s" in text
+
+
+# --- slow clients and the connection cap (web/server.py) ----------------------------------
+
+
+@contextlib.asynccontextmanager
+async def guarded_serving(app: FastAPI) -> AsyncIterator[tuple[str, uvicorn.Server]]:
+    """`app` served as `agentdeck serve` does, with the server's guards."""
+    settings = app.state.deck.settings
+    server = uvicorn.Server(server_config(app, "127.0.0.1", 0, settings))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", server
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def slow_app(database_url: str, registry: Registry) -> AsyncIterator[FastAPI]:
+    settings = fast_settings(database_url, header_timeout=timedelta(seconds=0.5), max_connections=5)
+    deck = Deck(settings, registry=registry, migrate=False)
+    try:
+        yield create_app(deck)
+    finally:
+        await deck.close()
+
+
+async def answer_of(reader: asyncio.StreamReader) -> bytes:
+    """All the server sends until it closes the connection."""
+    async with asyncio.timeout(5):
+        return await reader.read()
+
+
+async def test_a_head_that_does_not_arrive_in_time_is_408_and_closed(slow_app: FastAPI) -> None:
+    async with guarded_serving(slow_app) as (base, _):
+        host, port = base.removeprefix("http://").split(":")
+        # part of a head, then nothing
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        answer = await answer_of(reader)
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert b"did not arrive within 0.5 s" in answer
+        writer.close()
+        # nothing at all: closed without an answer
+        reader, writer = await asyncio.open_connection(host, int(port))
+        assert await answer_of(reader) == b""
+        writer.close()
+        # between keep-alive requests: the next head has the same deadline
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(head("GET", "/api/health"))
+        first = await reader.readuntil(b"\r\n\r\n")
+        assert first.startswith(b"HTTP/1.1 200")
+        writer.write(b"GET /api/health HTTP/1.1\r\nHo")
+        assert b"HTTP/1.1 408" in await answer_of(reader)
+        writer.close()
+
+
+async def test_past_the_connection_cap_a_client_gets_503_and_then_service_again(
+    slow_app: FastAPI, database_url: str
+) -> None:
+    slow_app.state.deck.settings.header_timeout = timedelta(seconds=30)
+    async with guarded_serving(slow_app) as (base, server):
+        host, port = base.removeprefix("http://").split(":")
+        idle = [await asyncio.open_connection(host, int(port)) for _ in range(5)]
+        status, text = await exchange(base, head("GET", "/api/health"))
+        assert status == 503
+        assert b"connection limit" in text
+        for _, writer in idle:
+            writer.close()
+        async with asyncio.timeout(5):
+            # the server sees the closes one by one, with no event to wait on but its count
+            while len(server.server_state.connections) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        status, _ = await exchange(base, head("GET", "/api/health", "Connection: close"))
+        assert status == 200
+
+
+async def test_a_live_stream_outlives_the_head_deadline(slow_app: FastAPI) -> None:
+    deck: Deck = slow_app.state.deck
+    async with guarded_serving(slow_app) as (base, _), httpx.AsyncClient(base_url=base) as client:
+        opened = asyncio.Event()
+        reader = asyncio.create_task(read_events(client, "/api/stream", count=1, opened=opened))
+        await asyncio.wait_for(opened.wait(), 10)
+        # a slow head sent after the stream opened is refused: its deadline has passed ...
+        host, port = base.removeprefix("http://").split(":")
+        slow_reader, slow_writer = await asyncio.open_connection(host, int(port))
+        slow_writer.write(b"GET / HTTP/1.1\r\n")
+        assert b"408" in await answer_of(slow_reader)
+        slow_writer.close()
+        # ... and so has the stream's, which still delivers
+        run = await deck.submit("echo")
+        events = await reader
+    assert events[0]["data"]["run_id"] == run.id
