@@ -106,8 +106,10 @@ def _serve(
 
     # checked before anything opens: a public address without a token never serves
     from agentdeck.web.auth import bind_refusal
+    from agentdeck.web.login_throttle import token_refusal
 
-    refusal = bind_refusal(host, settings)
+    token = settings.token.get_secret_value() if settings.token is not None else None
+    refusal = bind_refusal(host, settings) or token_refusal(token)
     if refusal is not None:
         console.print(f"cannot start: {refusal}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)

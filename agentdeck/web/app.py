@@ -16,6 +16,7 @@ from agentdeck.web.api import agents, external, runs, system, tasks
 from agentdeck.web.auth import require_token
 from agentdeck.web.dependencies import reject_nul_params
 from agentdeck.web.edge import Edge
+from agentdeck.web.login_throttle import LoginThrottle
 from agentdeck.web.metrics import Metrics, MetricsMiddleware
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,16 @@ def create_app(deck: Deck, bound_host: str | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     # added last, so it runs first: nothing reaches the app past a refusal of the edge
-    app.add_middleware(Edge, settings=deck.settings, bound_host=bound_host or deck.settings.host)
+    settings = deck.settings
+    app.state.login_throttle = LoginThrottle(
+        settings.login_attempts, settings.login_lockout.total_seconds()
+    )
+    app.add_middleware(
+        Edge,
+        settings=settings,
+        bound_host=bound_host or settings.host,
+        throttle=app.state.login_throttle,
+    )
     errors.install(app)
 
     guarded: list[Any] = [Depends(require_token), Depends(reject_nul_params)]

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agentdeck.domain import json_values
 from agentdeck.settings import Settings
 from agentdeck.web import sessions
+from agentdeck.web.login_throttle import LoginThrottle, TooManyAttempts
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 WILDCARDS = ("0.0.0.0", "::", "")
@@ -91,8 +92,11 @@ class BodyTooLarge(Exception):
 class Edge:
     """Pure ASGI middleware: the checks above, then the app with the body already read."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, bound_host: str) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, bound_host: str, throttle: LoginThrottle
+    ) -> None:
         self.app = app
+        self.throttle = throttle
         self.settings = settings
         self.hosts = HostRule(bound_host, settings.allowed_hosts)
         token = settings.token.get_secret_value() if settings.token is not None else None
@@ -121,7 +125,7 @@ class Edge:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        unauthenticated = self._unauthenticated(path, headers)
+        unauthenticated = self._unauthenticated(path, headers, _client(scope))
         if unauthenticated is not None:
             await unauthenticated(scope, receive, send)
             return
@@ -163,7 +167,7 @@ class Edge:
             return self.settings.max_artifact_body_bytes
         return self.settings.max_body_bytes
 
-    def _unauthenticated(self, path: str, headers: dict[str, str]) -> Response | None:
+    def _unauthenticated(self, path: str, headers: dict[str, str], client: str) -> Response | None:
         """A refusal when nothing in the headers could authenticate this body, else None."""
         scheme, _, given = headers.get("authorization", "").partition(" ")
         bearer = given.strip() if scheme.lower() == "bearer" else ""
@@ -179,8 +183,15 @@ class Edge:
             )
         if self.token is None or path == "/login":
             return None
-        if bearer and hmac.compare_digest(bearer.encode(), self.token.encode()):
-            return None
+        if bearer:
+            try:
+                self.throttle.check(client)
+            except TooManyAttempts as error:
+                return _error(429, str(error), headers={"Retry-After": f"{error.retry_after:.0f}"})
+            if hmac.compare_digest(bearer.encode(), self.token.encode()):
+                self.throttle.succeeded(client)
+                return None
+            self.throttle.failed(client)
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "application/x-www-form-urlencoded":
             return _error(
@@ -199,6 +210,11 @@ class Edge:
             return False
         found = sessions.decode(raw, self.cookie_key)
         return found is not None and found.signed_in
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _headers(scope: Scope) -> dict[str, str]:

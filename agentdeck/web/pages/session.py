@@ -6,6 +6,7 @@ import hmac
 
 from fastapi import APIRouter, Request, Response
 
+from agentdeck.web.login_throttle import TooManyAttempts
 from agentdeck.web.pages.templating import PageRoute, redirect, render_html
 from agentdeck.web.sessions import (
     FormDep,
@@ -41,8 +42,16 @@ async def login(request: Request, form: FormDep) -> Response:
     if token is None:
         return redirect(request, next_url)
     given = first(form, "token").strip()
+    throttle = request.app.state.login_throttle
+    client = request.client.host if request.client else "unknown"
+    try:
+        throttle.check(client)
+    except TooManyAttempts as error:
+        return _login_page(request, next_url, f"{str(error)[:1].upper()}{str(error)[1:]}.", 429)
     if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+        throttle.failed(client)
         return _login_page(request, next_url, "That is not this server's token.", 401)
+    throttle.succeeded(client)
     response = redirect(request, next_url)
     save(request, response, Session.new(signed_in=True))
     return response
