@@ -48,7 +48,7 @@ def create_app(deck: Deck, bound_host: str | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is a page of this site: web/pages/api_docs.py
         redoc_url=None,
         lifespan=_lifespan,
     )
