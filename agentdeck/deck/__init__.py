@@ -17,6 +17,7 @@ from agentdeck.agents.llm_layer import LLMLayer
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
 from agentdeck.deck.costs import Costs
+from agentdeck.deck.sessions import DashboardSessions
 from agentdeck.deck.submissions import (
     MAX_PRIORITY,
     PRIORITY_HELP,
@@ -97,6 +98,7 @@ class Deck:
         # The tasks of plan runs: the plan workflow writes them through its worker's
         # writer (ctx.tasks), external agents claim them over the API.
         self.tasks = TaskBoard(self)
+        self.sessions = DashboardSessions(self)
         self.services = Services()
         self.llm.provide(self.services)
 

@@ -31,7 +31,7 @@ async def require_token(
     expected = request.app.state.deck.settings.token
     if expected is None:
         return
-    if credentials is None and signed_in_by_cookie(request):
+    if credentials is None and await signed_in_by_cookie(request):
         return
     given = credentials.credentials if credentials is not None else ""
     if not given:

@@ -109,3 +109,35 @@ def test_a_token_shorter_than_32_characters_is_refused_at_start(
     assert result.returncode == 1, output
     assert "AGENTDECK_TOKEN is 10 characters; use at least 32" in output
     assert not (tmp_path / ".agentdeck").exists()  # refused before opening anything
+
+
+async def test_signing_out_revokes_the_session_on_every_server(
+    app: FastAPI, database_url: str, registry: Registry
+) -> None:
+    other_deck = Deck(app.state.deck.settings, registry=registry, migrate=False)
+    other = create_app(other_deck)  # a second API process on the same database
+    try:
+        async with client_of(app, "10.0.0.4") as browser:
+            csrf = await csrf_of(browser)
+            signed = await browser.post("/login", data={"csrf_token": csrf, "token": TOKEN})
+            assert signed.status_code == 303
+            cookie = browser.cookies["agentdeck_session"]
+            copied = {"Cookie": f"agentdeck_session={cookie}"}
+            async with client_of(other, "10.0.0.4") as elsewhere:
+                assert (await elsewhere.get("/runs", headers=copied)).status_code == 200
+                assert (await elsewhere.get("/api/runs", headers=copied)).status_code == 200
+                page = await browser.get("/runs")
+                found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+                assert found
+                out = await browser.post("/logout", data={"csrf_token": found.group(1)})
+                assert out.headers["location"] == "/login"
+                # the cookie copied before signing out is still well signed, and refused
+                browser.cookies.clear()
+                for client in (browser, elsewhere):
+                    page = await client.get("/runs", headers=copied)
+                    assert page.status_code == 303
+                    assert page.headers["location"].startswith("/login")
+                    assert (await client.get("/api/runs", headers=copied)).status_code == 401
+                    assert (await client.get("/login", headers=copied)).status_code == 200
+    finally:
+        await other_deck.close()

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from agentdeck.web.pages.templating import PageRoute, page
 from agentdeck.web.safe_html import markdown_html
+from agentdeck.web.sessions import load_session
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False, route_class=PageRoute)
 
@@ -182,5 +183,6 @@ def reference(spec: dict[str, Any]) -> ApiDocsOut:
 @router.get("/api/docs")
 async def api_docs(request: Request) -> Response:
     """The API reference, from the same document as /api/openapi.json."""
+    await load_session(request)  # the navigation shows only to a browser still signed in
     data = reference(request.app.openapi())
     return page(request, "api_docs.html", data, {"page_key": "api", "md": markdown_html})
