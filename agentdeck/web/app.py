@@ -18,6 +18,7 @@ from agentdeck.web.dependencies import reject_nul_params
 from agentdeck.web.edge import Edge
 from agentdeck.web.login_throttle import LoginThrottle
 from agentdeck.web.metrics import Metrics, MetricsMiddleware
+from agentdeck.web.openapi_rules import add_rules
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ def create_app(deck: Deck, bound_host: str | None = None) -> FastAPI:
 
 
 def _name_workflows_in_openapi(app: FastAPI, deck: Deck) -> None:
-    """List the registered workflows as examples of RunIn.workflow in the published spec."""
+    """List the registered workflows as examples of RunIn.workflow in the published spec,
+    and state the rules the server enforces (web/openapi_rules.py)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -91,6 +93,7 @@ def _name_workflows_in_openapi(app: FastAPI, deck: Deck) -> None:
             run_in = schema.get("components", {}).get("schemas", {}).get("RunIn", {})
             if names and "workflow" in run_in.get("properties", {}):
                 run_in["properties"]["workflow"]["examples"] = names
+            add_rules(schema, deck.settings)
         return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -161,3 +161,18 @@ async def test_an_external_agents_media_type_must_be_one(
     error = refusal(response)
     assert error["field"] == "artifact.media_type"
     assert "is not a media type" in error["message"]
+
+
+async def test_the_openapi_document_states_the_rules(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/api/openapi.json")).json()
+    description = spec["info"]["description"]
+    for words in ("1,000,000 bytes", "lone surrogates", "NaN", "nested at most 64", "421", "429"):
+        assert words in description
+    schemas = spec["components"]["schemas"]
+    assert schemas["RunIn"]["properties"]["workflow"]["pattern"] == "^[^\\u0000]*$"
+    assert schemas["RunIn"]["properties"]["priority"]["maximum"] == 1000
+    agent_in = spec["paths"]["/api/agents"]["post"]["requestBody"]["content"]
+    models = agent_in["application/json"]["schema"]["properties"]["models"]
+    assert "pattern" in models["items"]
+    media = schemas["ArtifactIn"]["properties"]["media_type"]
+    assert media["pattern"].startswith("^[A-Za-z0-9")
