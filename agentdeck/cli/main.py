@@ -105,7 +105,7 @@ def _serve(
     port = port or settings.port
 
     # checked before anything opens: a public address without a token never serves
-    from agentdeck.web.auth import bind_refusal
+    from agentdeck.web.auth import bind_refusal, is_loopback
     from agentdeck.web.login_throttle import token_refusal
 
     token = settings.token.get_secret_value() if settings.token is not None else None
@@ -131,6 +131,13 @@ def _serve(
         console.print(f"agentdeck {__version__} on [bold]http://{host}:{port}[/]")
         where = f"worker {running.id}" if running else "no worker here (run `agentdeck worker`)"
         console.print(f"database: {deck.db.dialect}; {where}")
+        if not is_loopback(host) and not settings.allowed_hosts:
+            # the edge answers only Host names it knows (DNS rebinding): say how to add one
+            console.print(
+                "requests must name this server in their Host header: add a DNS name "
+                "for it to AGENTDECK_ALLOWED_HOSTS (other names are answered 421)",
+                markup=False,
+            )
         if settings.token is not None:
             console.print("API token required (AGENTDECK_TOKEN)")
         await print_llm_choice(deck)  # the dashboard's banner says the same

@@ -50,6 +50,7 @@ def run_row(registry: Registry, now: datetime, sub: Submission) -> dict[str, Any
         raise InvalidInput("idempotency_key must be a string", field="idempotency_key")
     if key is not None and not (0 < len(key) <= 200):
         raise InvalidInput("idempotency_key must be 1 to 200 characters", field="idempotency_key")
+    check_value(key, "idempotency_key")
     return {
         "id": new_id("run"),
         "workflow": workflow.name,
