@@ -4,9 +4,11 @@ Two rules, applied per connection before the app sees a request:
 - a request's head (request line and headers) must arrive within header_timeout, on a
   new connection and between keep-alive requests; otherwise 408 and the connection
   closes. A connection that never finishes its headers no longer holds a file forever.
-- at most max_connections are open at once; one more is answered 503 at once and
-  closed, so the server keeps file descriptors for the clients it serves (and its
-  database) instead of failing to accept anything when the process's limit is reached.
+- at most max_connections are open at once. One more closes the connection that has
+  waited longest for a head; if none is waiting (all are requests in progress or live
+  streams) the newcomer is answered 503 at once and closed. The server keeps file
+  descriptors for the clients it serves (and its database) instead of failing to accept
+  anything when the process's limit is reached.
 
 Live streams are exempt by design: their head arrives at once, and once a response has
 started no timer of this module runs on the connection; they count towards the cap.
@@ -50,16 +52,35 @@ class GuardedH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_deadline: asyncio.TimerHandle | None = None
+        self._waiting_since = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
-            self._warn_refusal()
-            message = "the server is at its connection limit; try again in a moment"
-            transport.write(_raw_response("503 Service Unavailable", message, "retry-after: 1\r\n"))
-            transport.close()
-            return
+            # at the cap, the connection that has waited longest for a head makes room:
+            # a flood of silent connections cannot lock out clients that send requests
+            waiting = self._longest_waiting()
+            if waiting is None:  # every connection is a request in progress, or a stream
+                self._warn_refusal()
+                message = "the server is at its connection limit; try again in a moment"
+                refusal = _raw_response("503 Service Unavailable", message, "retry-after: 1\r\n")
+                transport.write(refusal)
+                transport.close()
+                return
+            waiting._head_too_slow()
         self._await_head()
+
+    def _longest_waiting(self) -> GuardedH11Protocol | None:
+        """The open connection that has waited longest for a request's head, if any."""
+        candidates = [
+            c
+            for c in self.connections
+            if isinstance(c, GuardedH11Protocol)
+            and c is not self
+            and c._head_deadline is not None
+            and not c.transport.is_closing()
+        ]
+        return min(candidates, key=lambda c: c._waiting_since, default=None)
 
     def _warn_refusal(self) -> None:
         now = time.monotonic()
@@ -70,6 +91,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def _await_head(self) -> None:
         self._cancel_deadline()
+        self._waiting_since = self.loop.time()
         self._head_deadline = self.loop.call_later(self.header_timeout, self._head_too_slow)
 
     def _cancel_deadline(self) -> None:
@@ -78,14 +100,18 @@ class GuardedH11Protocol(H11Protocol):
             self._head_deadline = None
 
     def _head_too_slow(self) -> None:
-        self._head_deadline = None
+        """Close a connection whose head did not come (in time, or before room was needed)."""
+        self._cancel_deadline()
         if self.transport.is_closing():
             return
         partial_head = bool(self.conn.trailing_data[0])
         if self.conn.our_state is h11.IDLE and self.conn.their_state is h11.IDLE and partial_head:
             # part of a head came, and not the rest: say why the connection closes (an
             # idle connection is closed without a word, as keep-alive clients expect)
-            message = f"the request's headers did not arrive within {self.header_timeout:g} s"
+            message = (
+                f"the request's headers did not arrive in time (at most {self.header_timeout:g} "
+                "s, less when the server needs the connection for another client)"
+            )
             self.transport.write(_raw_response("408 Request Timeout", message))
         self.transport.close()
 
