@@ -213,3 +213,63 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'agentdeck.db').resolve()}"
+
+    # --- the server on a network: hosts, request bodies, slow clients, signing in ---------
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="More `Host` names the server answers to (comma-separated), besides "
+        "127.0.0.1, localhost, [::1] and the address it is bound to; `*` accepts any (behind "
+        "a proxy that checks Host itself). Other names get 421: a web page cannot reach the "
+        "API through DNS rebinding.",
+    )
+    max_body_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="Largest request body (runs, agents, forms), refused with 413 before it "
+        "is read.",
+    )
+    max_artifact_body_bytes: int = Field(
+        16_000_000,
+        ge=1024,
+        description="Largest body of an external agent's report (artifacts, outputs), refused "
+        "with 413 before it is read.",
+    )
+    body_read_timeout: timedelta = Field(
+        timedelta(seconds=30),
+        description="How long a client may take to send a request body; then 408.",
+    )
+    header_timeout: timedelta = Field(
+        timedelta(seconds=10),
+        description="How long a connection may take to send a request's headers, and how long "
+        "an idle keep-alive connection stays open; then it is closed.",
+    )
+    max_connections: int = Field(
+        800,
+        ge=1,
+        description="Open connections the server keeps at once (live streams included); more "
+        "are answered 503 and closed. Keep it under the process's file limit.",
+    )
+    login_attempts: int = Field(
+        5,
+        ge=1,
+        description="Wrong tokens one client may try (sign-in form or API) before it must wait.",
+    )
+    login_lockout: timedelta = Field(
+        timedelta(minutes=1),
+        description="How long a client that sent too many wrong tokens is refused (429).",
+    )
+
+    @field_validator(
+        "body_read_timeout", "header_timeout", "login_lockout", mode="before", check_fields=False
+    )
+    @classmethod
+    def _edge_seconds(cls, value: object) -> object:
+        """Plain seconds ("1.5") as well as ISO 8601, like the other durations."""
+        return cls._seconds(value)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value

@@ -105,9 +105,11 @@ def _serve(
     port = port or settings.port
 
     # checked before anything opens: a public address without a token never serves
-    from agentdeck.web.auth import bind_refusal
+    from agentdeck.web.auth import bind_refusal, is_loopback
+    from agentdeck.web.login_throttle import token_refusal
 
-    refusal = bind_refusal(host, settings)
+    token = settings.token.get_secret_value() if settings.token is not None else None
+    refusal = bind_refusal(host, settings) or token_refusal(token)
     if refusal is not None:
         console.print(f"cannot start: {refusal}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
@@ -115,6 +117,7 @@ def _serve(
     import uvicorn  # the web stack loads only for the commands that serve
 
     from agentdeck.web.app import create_app
+    from agentdeck.web.server import server_config
 
     async def main(stop: asyncio.Event) -> None:
         deck = open_deck_or_exit(settings)
@@ -122,12 +125,19 @@ def _serve(
         running = deck.worker(concurrency) if worker else None
         if running is not None:
             await running.start()
-        config = uvicorn.Config(create_app(deck), host=host, port=port, log_level="warning")
+        config = server_config(create_app(deck, host), host, port, settings)
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
         console.print(f"agentdeck {__version__} on [bold]http://{host}:{port}[/]")
         where = f"worker {running.id}" if running else "no worker here (run `agentdeck worker`)"
         console.print(f"database: {deck.db.dialect}; {where}")
+        if not is_loopback(host) and not settings.allowed_hosts:
+            # the edge answers only Host names it knows (DNS rebinding): say how to add one
+            console.print(
+                "requests must name this server in their Host header: add a DNS name "
+                "for it to AGENTDECK_ALLOWED_HOSTS (other names are answered 421)",
+                markup=False,
+            )
         if settings.token is not None:
             console.print("API token required (AGENTDECK_TOKEN)")
         await print_llm_choice(deck)  # the dashboard's banner says the same

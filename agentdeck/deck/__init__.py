@@ -18,10 +18,13 @@ from agentdeck.agents.llm_layer import LLMLayer
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
 from agentdeck.deck.costs import Costs
+from agentdeck.deck.sessions import DashboardSessions
 from agentdeck.deck.submissions import (
     MAX_PRIORITY,
     PRIORITY_HELP,
     Submission,
+    check_agents,
+    check_cursor,
     check_json,
     check_text,
     run_row,
@@ -98,6 +101,7 @@ class Deck:
         # The tasks of plan runs: the plan workflow writes them through its worker's
         # writer (ctx.tasks), external agents claim them over the API.
         self.tasks = TaskBoard(self)
+        self.sessions = DashboardSessions(self)
         self.services = Services()
         self.llm.provide(self.services)
 
@@ -177,6 +181,7 @@ class Deck:
         """Queue many runs in one transaction; every one is validated before any is written."""
         now = self.clock.now()
         rows = [run_row(self.registry, now, sub) for sub in submissions]
+        await check_agents(self.agents, self.registry, rows)
         try:
             result = await self.db.write(lambda conn: transitions.submit_tx(conn, rows))
         except IntegrityError:
@@ -205,6 +210,7 @@ class Deck:
     ) -> Page:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        check_cursor(cursor)
         if where is not None:
             for name in ("workflow", "agent", "text", "retry_of"):
                 check_text(getattr(where, name), name)

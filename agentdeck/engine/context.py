@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from agentdeck.clock import Clock
+from agentdeck.domain import media_types
 from agentdeck.domain.errors import StepFailed
 from agentdeck.domain.events import EventKind
 from agentdeck.domain.gates import GateDecision, gate_channel
@@ -295,6 +296,7 @@ class RunContext:
         """
         _check_length(name, MAX_ARTIFACT_NAME, "an artifact name")
         _check_length(media_type, MAX_MEDIA_TYPE, "a media type")
+        media_types.check(media_type)
         artifact_id = new_id("art")
         row = {
             "id": artifact_id,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from agentdeck.domain.errors import InvalidInput, NotFound
+from agentdeck.domain.json_values import refuse_bool_for_number
 
 if TYPE_CHECKING:
     from agentdeck.engine.context import RunContext
@@ -39,11 +40,13 @@ class Workflow:
         if self.inputs is None:
             return inputs
         try:
-            return self.inputs.model_validate(inputs).model_dump(mode="json")
+            validated = self.inputs.model_validate(inputs).model_dump(mode="json")
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "inputs"
             raise InvalidInput(f"inputs.{where}: {first['msg']}", field=f"inputs.{where}") from None
+        refuse_bool_for_number(inputs, validated, "inputs", [])
+        return validated
 
     def input_schema(self) -> dict[str, Any]:
         if self.inputs is None:

@@ -286,3 +286,15 @@ external_agents = Table(
     Column("last_seen_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
 )
+
+# Signed-in dashboard sessions: a cookie is honoured only while its row is here and not
+# revoked, so signing out ends the session on every API process. Keyed by a sha256 of
+# the session id; the cookie holds the id, signed.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("revoked_at", UTCDateTime),
+)

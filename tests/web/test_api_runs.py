@@ -73,7 +73,7 @@ async def test_post_run_rejects_bad_input_naming_the_field(client: httpx.AsyncCl
         ({"workflow": "echo", "inputs": {"max_attempts": 0}}, "inputs.max_attempts", "greater"),
         ({"workflow": "echo", "inputs": {"colour": 1}}, "inputs.colour", "Extra inputs"),
         ({"workflow": "echo", "not_before": "2030-01-01T00:00:00"}, "not_before", "timezone"),
-        ({"workflow": "echo", "inputs": {"topic": "a\u0000b"}}, "inputs", "NUL"),
+        ({"workflow": "echo", "inputs": {"topic": "a\u0000b"}}, "inputs.topic", "NUL"),
         ({"workflow": "echo", "input": {}}, "input", "not a known field"),
         ({}, "workflow", "is required"),
     ]

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 
 from agentdeck.clock import Clock
+from agentdeck.domain import json_values, media_types
 from agentdeck.domain.errors import Conflict, NotFound
 from agentdeck.domain.external_agents import ExternalAgentRow
 from agentdeck.domain.ids import new_id
@@ -141,6 +142,9 @@ class Dispatcher:
 
     async def report(self, agent: ExternalAgentRow, task_id: str, report: Report) -> TaskRow:
         """Apply a report from the agent holding the task's lease; Conflict (409) otherwise."""
+        if report.type == "artifact":
+            media_types.check(report.media_type)
+        json_values.check_value(report.output, "output")
         task, woke = await self._db.write(lambda conn: self._report(conn, agent, task_id, report))
         self._notifier.publish(Topic.EVENT)
         if woke:

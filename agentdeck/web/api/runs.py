@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from agentdeck.deck import MAX_EVENT_ID, MAX_PAGE, Deck
+from agentdeck.domain import media_types
 from agentdeck.domain.runs import Run, RunFilter, RunStatus
 from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses
@@ -175,7 +176,8 @@ async def get_artifact(
 ) -> Response:
     """The raw content of an artifact."""
     artifact = await deck.artifact(artifact_id)
-    media_type = artifact.media_type
+    # a stored type that is not one (written before types were checked) is sent as bytes
+    media_type = media_types.safe(artifact.media_type)
     if media_type.startswith("text/") and "charset" not in media_type:
         media_type += "; charset=utf-8"
     return Response(artifact.content, media_type=media_type, headers=ARTIFACT_HEADERS)

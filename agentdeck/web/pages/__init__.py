@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from agentdeck.web.dependencies import reject_nul_params
 from agentdeck.web.pages import (
     agents,
+    api_docs,
     execution,
     new_run,
     overview,
@@ -26,6 +27,7 @@ from agentdeck.web.pages.templating import STATIC
 # in this order: /runs/new must come before /runs/{run_id} (the first matching route wins)
 ROUTERS: list[APIRouter] = [
     session.router,
+    api_docs.router,
     overview.router,
     runs.router,
     new_run.router,

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from agentdeck.deck import MAX_PRIORITY, PRIORITY_HELP
 from agentdeck.domain.gates import GateDecision
+from agentdeck.domain.json_values import bounded
 from agentdeck.domain.runs import Artifact, Event, Run, RunStatus, Step, WaitKind
 from agentdeck.domain.usage import ModelCall
 from agentdeck.web.schemas.common import reject_nul
@@ -147,8 +148,8 @@ class RunOut(BaseModel):
             score=run.score,
             progress=run.progress,
             error=run.error,
-            inputs=inputs,
-            result=run.result,
+            inputs=bounded(inputs),
+            result=bounded(run.result),
             priority=run.priority,
             due_at=run.due_at,
             idempotency_key=run.idempotency_key,
@@ -192,7 +193,7 @@ class EventOut(BaseModel):
             run_id=event.run_id,
             kind=event.kind,
             message=event.message,
-            data=event.data,
+            data=bounded(event.data),
             created_at=event.created_at,
         )
 
@@ -220,7 +221,7 @@ class StepOut(BaseModel):
         return cls(
             key=step.key,
             status=step.status,
-            result=step.result,
+            result=bounded(step.result),
             error=step.error,
             attempts=step.attempts,
             started_at=step.started_at,
