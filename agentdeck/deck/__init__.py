@@ -17,6 +17,7 @@ from agentdeck.agents.llm_layer import LLMLayer
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
 from agentdeck.deck.costs import Costs
+from agentdeck.deck.stacks import Stacks
 from agentdeck.deck.submissions import (
     MAX_PRIORITY,
     PRIORITY_HELP,
@@ -97,6 +98,7 @@ class Deck:
         self.tasks = TaskBoard(self)
         self.services = Services()
         self.llm.provide(self.services)
+        self.stacks = Stacks(self)  # stacks of role agents; provides the stack workflow's board
 
     # --- life cycle ----------------------------------------------------------
 
