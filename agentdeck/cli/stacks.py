@@ -124,6 +124,7 @@ def show(
     async def read(backend: StacksBackend) -> JSON:
         return {
             "stack": await backend.get(stack_id),
+            "agents": await backend.part(stack_id, "agents", 10),
             "todos": await backend.part(stack_id, "todos", 500),
             "cycles": await backend.part(stack_id, "cycles", CYCLES_SHOWN),
         }
@@ -140,6 +141,8 @@ def show(
         markup=True,
     )
     console.print(f"idea: {stack['idea'] or '(none yet)'}", markup=False, highlight=False)
+    team = ", ".join(f"{a['role']}: {a['agent']}" for a in found["agents"])
+    console.print(f"agents: {team}", markup=False, highlight=False)
     console.print(
         f"cycles: {stack['cycles']}, agents busy: {stack['agents_busy']}, "
         f"cost: ${stack['cost_usd']}"
@@ -235,7 +238,7 @@ def _bulk(action: BulkAction, server: str | None, token: str | None, as_json: bo
 def start_all(
     as_json: JsonOption = False, server: ServerOption = None, token: TokenOption = None
 ) -> None:
-    """Start every idle stack and resume every paused one, in one transaction."""
+    """Start every idle or stopped stack and resume every paused one."""
     _bulk("start-all", server, token, as_json)
 
 

@@ -34,7 +34,8 @@ def test_stacks_commands_on_the_database(
     assert (created["state"], created["idea"], created["budget_usd"]) == ("idle", "maps", "2")
     other = ok_json("stacks", "create", "globe", "--builder", "builder", "--start")
     assert other["state"] == "running"
-    assert other["roles"]["builder"] == "builder"
+    team = ok_json("stacks", "show", other["id"])["agents"]
+    assert {a["role"]: a["agent"] for a in team}["builder"] == "builder"
 
     listed = agentdeck("stacks", "list", env=NARROW)
     assert listed.exit_code == 0, listed.output
@@ -57,8 +58,9 @@ def test_stacks_commands_on_the_database(
     assert shown.exit_code == 0, shown.output
     assert "atlas" in shown.output
     assert "idea: maps" in shown.output
+    assert "builder: stack-builder" in shown.output
     detail = ok_json("stacks", "show", stack_id)
-    assert {"stack", "todos", "cycles"} <= set(detail)
+    assert {"stack", "agents", "todos", "cycles"} <= set(detail)
 
     assert ok_json("stacks", "scale", "0")["limit"] == 0
     assert ok_json("stacks", "scale")["limit"] == 0

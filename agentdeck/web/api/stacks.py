@@ -103,7 +103,8 @@ async def put_scale(deck: DeckDep, body: ScaleIn) -> ScaleOut:
 
 @router.post("/api/stacks/{action}", responses=responses(401, 422))
 async def bulk(deck: DeckDep, action: BulkAction) -> BulkOut:
-    """start-all, pause-all or stop-all: every stack the move applies to, in one transaction."""
+    """start-all (idle and stopped stacks start, paused ones resume), pause-all or stop-all:
+    every stack the move applies to, in one transaction per move."""
     return await bulk_change(deck, action)
 
 

@@ -158,7 +158,7 @@ async def stacks_page(
     if part in ("rows", "counts"):
         return fragment(request, f"_stack_{part}.html", {"data": data})
     notice = {
-        "start-all": "Started every idle stack and resumed every paused one.",
+        "start-all": "Started every idle or stopped stack and resumed every paused one.",
         "pause-all": "Paused every running stack.",
         "stop-all": "Stopped every stack.",
     }.get(request.query_params.get("done", ""))
