@@ -211,10 +211,15 @@ async def test_a_running_stack_shows_cycles_with_decisions_and_reasons(
         cycles = (await client.get(f"{path}/cycles")).json()
         return cycles[-1] if cycles else None
 
+    async def an_artifact() -> dict[str, Any] | None:
+        found = (await client.get(f"{path}/artifacts")).json()
+        return found[0] if found else None
+
     worker = deck.worker(concurrency=8)
     await worker.start()
     try:
         first = await until(deck, first_cycle)
+        artifact = await until(deck, an_artifact)  # the builder's, in a later cycle
     finally:
         await worker.stop()
     assert first["number"] == 1
@@ -232,3 +237,39 @@ async def test_a_running_stack_shows_cycles_with_decisions_and_reasons(
     shown = (await client.get(path)).json()
     assert shown["cycles"] >= 1
     assert shown["reason"]
+    raw = await client.get(f"{path}/artifacts/{artifact['id']}")
+    assert raw.status_code == 200
+    assert "sandbox" in raw.headers["content-security-policy"]
+    assert len(raw.content) == artifact["size"]
+    assert artifact["role"] == "builder"
+    page = await client.get(f"/stacks/{stack['id']}/artifacts/{artifact['id']}")
+    assert page.status_code == 200
+    assert artifact["name"] in page.text
+    error_of(await client.get(f"{path}/artifacts/art_missing"), 404)
+
+
+async def test_a_reached_budget_pauses_the_stack_until_a_person_raises_it(
+    client: httpx.AsyncClient, deck: Deck
+) -> None:
+    stack = await create(client, idea="maps", budget_usd="0", auto_start=True)
+    path = f"/api/stacks/{stack['id']}"
+
+    async def parked() -> dict[str, Any] | None:
+        found: dict[str, Any] = (await client.get(path)).json()
+        return found if found["state"] == "paused" else None
+
+    worker = deck.worker(concurrency=8)
+    await worker.start()
+    try:
+        paused = await until(deck, parked)
+    finally:
+        await worker.stop()
+    assert paused["reason"].startswith("budget reached")
+    page = await client.get(f"/stacks/{stack['id']}")
+    assert 'id="budget-alert"' in page.text
+    error = error_of(await client.put(f"{path}/budget", json={"budget_usd": "-1"}), 422)
+    assert error["field"] == "budget_usd"
+    raised = (await client.put(f"{path}/budget", json={"budget_usd": "5"})).json()
+    assert (raised["budget_usd"], raised["state"]) == ("5", "paused")
+    assert (await client.post(f"{path}/resume")).json()["state"] == "running"
+    assert 'id="budget-alert"' not in (await client.get(f"/stacks/{stack['id']}")).text

@@ -33,6 +33,7 @@ from agentdeck.web.errors import responses
 from agentdeck.web.schemas.stacks import (
     AgentActivityOut,
     BroadcastIn,
+    BudgetIn,
     BulkAction,
     BulkOut,
     CycleOut,
@@ -147,6 +148,13 @@ async def put_stack_scale(deck: DeckDep, stack_id: StackId, body: ScaleIn) -> St
     it; null: only the global scale applies)."""
     await deck.stacks.set_scale(body.limit, stack_id=stack_id)
     return await stack_out(deck, await deck.stacks.get(stack_id))
+
+
+@router.put("/api/stacks/{stack_id}/budget", responses=responses(401, 404, 422))
+async def put_budget(deck: DeckDep, stack_id: StackId, body: BudgetIn) -> StackOut:
+    """Change the stack's budget (null: no limit); a stack paused by its budget then waits
+    for a resume."""
+    return await stack_out(deck, await deck.stacks.set_budget(stack_id, body.budget_usd))
 
 
 @router.get("/api/stacks/{stack_id}/todos", responses=responses(401, 404, 422))

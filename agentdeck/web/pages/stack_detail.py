@@ -35,6 +35,7 @@ from agentdeck.web.schemas.stacks import (
     MAX_SCALE,
     AgentActivityOut,
     BroadcastIn,
+    BudgetIn,
     CycleOut,
     MemoryOut,
     MessageOut,
@@ -128,6 +129,18 @@ async def stack_scale(request: Request, stack_id: StackId, form: FormDep) -> Res
         message = f"this stack's scale: a whole number from 0 to {MAX_SCALE}, or empty"
         return await _page(request, stack_id, message, 422)
     await deck_of(request).stacks.set_scale(int(text) if text else None, stack_id=stack_id)
+    return redirect(request, f"/stacks/{stack_id}")
+
+
+@router.post("/stacks/{stack_id}/budget")
+async def budget(request: Request, stack_id: StackId, form: FormDep) -> Response:
+    """A new budget (empty: no limit); a bad amount is shown on the page (422)."""
+    try:
+        amount = BudgetIn(budget_usd=first(form, "budget_usd").strip() or None)
+    except ValidationError as error:
+        message = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+        return await _page(request, stack_id, f"budget: {message}", 422)
+    await deck_of(request).stacks.set_budget(stack_id, amount.budget_usd)
     return redirect(request, f"/stacks/{stack_id}")
 
 

@@ -122,6 +122,14 @@ class ScaleIn(BaseModel):
     )
 
 
+class BudgetIn(BaseModel):
+    """A stack's new spending limit; null: no limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    budget_usd: Decimal | None = Field(ge=0, max_digits=14, decimal_places=6)
+
+
 class BroadcastIn(BaseModel):
     """A message on the broadcast channel every stack's agents read."""
 
