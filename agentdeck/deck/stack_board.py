@@ -242,6 +242,7 @@ class DeckBoard:
             fingerprint = cycle.get("fingerprint") or None
             outcome = Outcome(
                 ran=int(made["ran"]),
+                held=int(made.get("held", 0)),
                 new_todos=int(made["todos"]),
                 new_artifacts=int(made["artifacts"]),
                 new_messages=int(made["messages"]),
