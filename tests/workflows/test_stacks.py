@@ -64,6 +64,8 @@ async def test_a_stack_without_an_idea_invents_one_builds_its_todos_and_stops_wh
     assert all(t.status == "done" for t in todos), [(t.title, t.status) for t in todos]
     assert len(artifacts) == len(todos)
     assert stack.state == "stopped", stack.reason
+    # the planner keeps answering "nothing more": the same output stops the stack
+    assert stack.reason == "stalled: the same output again for 5 cycles"
     first = history[-1]
     assert [n["role"] for n in first.graph] == ["planner", "reviewer", "communicator"]
     assert first.work[0]["reason"] == "planner: no project idea → 10"
@@ -186,3 +188,19 @@ async def test_memory_grows_per_cycle_and_is_summarised_past_the_limit(
         assert steps  # the journal is one cycle long, but summaries were journaled calls
     finally:
         await deck.close()
+
+
+async def test_a_reached_budget_pauses_the_stack_for_a_person(
+    deck: Deck, worker: Worker, clock: FrozenClock
+) -> None:
+    stack = await deck.stacks.create("alpha", budget_usd=0, auto_start=True)
+    await cycles(deck, worker, clock, 2)
+    parked = await deck.stacks.get(stack.id)
+    assert parked.state == "paused"
+    assert parked.reason is not None
+    assert parked.reason.startswith("budget reached")
+    assert parked.run_id is None
+    await deck.stacks.set_budget(stack.id, 5)
+    await deck.stacks.resume(stack.id)
+    await worker.run_once()
+    assert (await deck.stacks.get(stack.id)).cycles >= 1
