@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import time
 from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from agentdeck.deck.stack_context import apply_output, read_context
 from agentdeck.domain.stacks import (
     Action,
     Counters,
     Limits,
-    MessageKind,
     Outcome,
     Role,
     StackState,
@@ -37,12 +36,7 @@ if TYPE_CHECKING:
     from agentdeck.deck import Deck
 
 SCALE_TTL = 1.0  # seconds a process trusts the global scale it read
-
-
-def row_id(prefix: str, *parts: object) -> str:
-    """An id derived from what made the row: the same cycle writes the same ids again."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
-    return f"{prefix}_{digest[:26]}"
+RUN_EVENTS = 200  # newest events a stack's run keeps: a run that cycles for days stays small
 
 
 class Pool:
@@ -149,6 +143,7 @@ class DeckBoard:
                 return {"go": "end", "reason": reason}
             cap = min(stack.max_concurrent, stack.scale if stack.scale is not None else 10**9)
             q.forget_steps(conn, run_id, f"c{cycle}:")
+            q.trim_events(conn, run_id, RUN_EVENTS)
             agents = {a.role: a.agent for a in stack_queries.list_agents(conn, stack_id)}
             return {"go": "run", "cap": cap, "agents": agents, "idea": stack.idea}
 
@@ -208,15 +203,7 @@ class DeckBoard:
         return next((a.memory for a in agents if a.role == role), "")
 
     async def set_memory(self, stack_id: str, role: str, memory: str, summarised: bool) -> None:
-        def tx(conn: Any) -> None:
-            values: dict[str, Any] = {"memory": memory}
-            if summarised:
-                from agentdeck.store.schema import stack_agents
-
-                values["summaries"] = stack_agents.c.summaries + 1
-            q.set_agent(conn, stack_id, role, **values)
-
-        await self._db.write(tx)
+        await self._db.write(lambda conn: q.set_memory(conn, stack_id, role, memory, summarised))
 
     async def finish(self, stack_id: str, run_id: str, cycle: dict[str, Any]) -> dict[str, Any]:
         """Record the cycle once and decide what comes next (domain.stacks.decide)."""
@@ -242,6 +229,7 @@ class DeckBoard:
             fingerprint = cycle.get("fingerprint") or None
             outcome = Outcome(
                 ran=int(made["ran"]),
+                held=int(made.get("held", 0)),
                 new_todos=int(made["todos"]),
                 new_artifacts=int(made["artifacts"]),
                 new_messages=int(made["messages"]),
@@ -305,16 +293,12 @@ class DeckBoard:
     # --- what an agent sees, and what it did ------------------------------------------------
 
     async def context(self, stack_id: str, role: str, cycle: int) -> dict[str, Any]:
-        from agentdeck.deck.stack_context import read_context
-
         now = self._deck.clock.now()
         return await self._db.write(lambda conn: read_context(conn, stack_id, Role(role), now))
 
     async def apply(
         self, stack_id: str, role: str, cycle: int, context: dict[str, Any], output: Any
     ) -> dict[str, Any]:
-        from agentdeck.deck.stack_context import apply_output
-
         now = self._deck.clock.now()
         made = await self._db.write(
             lambda conn: apply_output(conn, stack_id, Role(role), cycle, context, output, now)
@@ -324,4 +308,4 @@ class DeckBoard:
         return made
 
 
-__all__ = ["DeckBoard", "MessageKind", "Pool", "row_id"]
+__all__ = ["DeckBoard", "Pool"]

@@ -6,16 +6,23 @@ Both run inside one transaction each. Rows an output creates have ids derived fr
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from agentdeck.deck.stack_board import row_id
 from agentdeck.domain.stacks import MessageKind, Role, TodoPriority, TodoStatus
 from agentdeck.store import stack_board as q
 from agentdeck.store import stacks as stack_queries
 from agentdeck.store.schema import stacks
+
+
+def row_id(prefix: str, *parts: object) -> str:
+    """An id derived from what made the row: the same cycle writes the same ids again."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+    return f"{prefix}_{digest[:26]}"
+
 
 SHOWN = 20  # todos, messages, artifacts put in one prompt
 EXCERPT = 600  # characters of an artifact a reviewer is shown
@@ -175,7 +182,3 @@ def apply_output(
     made["messages"] = q.add_messages(conn, messages)
     q.mark_read(conn, stack_id, context.get("read", []), context.get("broadcast_cursor", 0), now)
     return made
-
-
-def stack_exists(conn: Connection, stack_id: str) -> bool:
-    return conn.execute(select(stacks.c.id).where(stacks.c.id == stack_id)).first() is not None

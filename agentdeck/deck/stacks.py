@@ -51,7 +51,14 @@ from agentdeck.domain.stack_rows import (
     StackRow,
     TodoRow,
 )
-from agentdeck.domain.stacks import ROLES, MessageKind, StackAction, StackState, TodoStatus
+from agentdeck.domain.stacks import (
+    ROLES,
+    MessageKind,
+    StackAction,
+    StackState,
+    TodoStatus,
+    move,
+)
 from agentdeck.domain.topics import Topic
 from agentdeck.store import stack_board as board_queries
 from agentdeck.store import stacks as stack_queries
@@ -289,8 +296,6 @@ class Stacks:
         return await self._change(StackAction.RESUME, None, "resumed by resume all")
 
     async def _one(self, key: str, action: StackAction) -> StackRow:
-        from agentdeck.domain.stacks import move
-
         stack = await self.get(key)
         move(stack.state, action)  # a clear 409 before the transaction
         changed = await self._change(action, [stack.id], f"{_PAST[action]} by a person")

@@ -263,6 +263,7 @@ class Outcome:
     """What a finished cycle did, as the decision reads it."""
 
     ran: int  # nodes executed
+    held: int = 0  # nodes with work that found no slot of the pool (the scale control)
     new_todos: int = 0
     new_artifacts: int = 0
     new_messages: int = 0
@@ -304,7 +305,7 @@ def decide(
     outcome: Outcome, remaining: Iterable[Work], before: Counters, limits: Limits
 ) -> Decision:
     """Continue, pause, park or stop after a cycle, with the reason stored beside it."""
-    idle = before.idle + 1 if outcome.ran == 0 else 0
+    idle = before.idle + 1 if outcome.ran == 0 and outcome.held == 0 else 0
     stalled = 0 if outcome.produced else before.stalled + (1 if outcome.ran else 0)
     counters = Counters(idle, stalled)
     zero = timedelta(0)

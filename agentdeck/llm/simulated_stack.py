@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -142,9 +143,17 @@ def _communicator(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 def _summarizer(prompt: str) -> str:
-    memory = prompt.split("Memory:", 1)[-1].strip().splitlines()
-    kept = memory[-5:]
-    return f"Summary of {len(memory)} entries; latest: " + " | ".join(kept)
+    """The newest entries that fit the length the prompt asks for."""
+    asked = re.search(r"at most (\d+) characters", prompt)
+    limit = int(asked.group(1)) if asked else 500
+    entries = prompt.split("Memory:", 1)[-1].strip().splitlines()
+    head = f"Summary of {len(entries)} entries; latest: "
+    kept: list[str] = []
+    for entry in reversed(entries):
+        if len(head) + len(" | ".join([entry, *kept])) > limit:
+            break
+        kept.insert(0, entry)
+    return head + " | ".join(kept)
 
 
 _ROLES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {

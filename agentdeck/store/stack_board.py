@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agentdeck.domain.stack_rows import CycleRow, MessageRow, StackArtifactRow, TodoRow
 from agentdeck.domain.stacks import MessageKind, Snapshot, TodoPriority, TodoStatus, Work
 from agentdeck.store.schema import (
+    events,
     stack_agents,
     stack_artifacts,
     stack_cycles,
@@ -127,6 +128,13 @@ def set_agent(conn: Connection, stack_id: str, role: str, **values: Any) -> None
         .where(stack_agents.c.stack_id == stack_id, stack_agents.c.role == role)
         .values(**values)
     )
+
+
+def set_memory(conn: Connection, stack_id: str, role: str, memory: str, summarised: bool) -> None:
+    values: dict[str, Any] = {"memory": memory}
+    if summarised:
+        values["summaries"] = stack_agents.c.summaries + 1
+    set_agent(conn, stack_id, role, **values)
 
 
 def count_executions(
@@ -400,3 +408,16 @@ def forget_steps(conn: Connection, run_id: str, keep_prefix: str) -> None:
     conn.execute(
         delete(steps).where(steps.c.run_id == run_id, steps.c.key.not_like(f"{keep_prefix}%"))
     )
+
+
+def trim_events(conn: Connection, run_id: str, keep: int) -> None:
+    """Keep a stack run's newest `keep` events: its history is its cycles, not its log."""
+    oldest_kept = conn.execute(
+        select(events.c.id)
+        .where(events.c.run_id == run_id)
+        .order_by(events.c.id.desc())
+        .offset(keep - 1)
+        .limit(1)
+    ).scalar()
+    if oldest_kept is not None:
+        conn.execute(delete(events).where(events.c.run_id == run_id, events.c.id < oldest_kept))

@@ -184,6 +184,7 @@ async def stack(ctx: RunContext, raw: dict[str, Any]) -> dict[str, Any]:
         "outcome": {
             "ran": sum(1 for s in cycle.nodes.values() if s["state"] in ("succeeded", "failed")),
             "failed": sum(1 for s in cycle.nodes.values() if s["state"] == "failed"),
+            "held": sum(1 for s in cycle.nodes.values() if s["state"] == "held"),
             **cycle.made,
         },
         "fingerprint": cycle.fingerprint(),
