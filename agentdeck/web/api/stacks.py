@@ -95,7 +95,7 @@ async def get_scale(deck: DeckDep) -> ScaleOut:
     return await scale_out(deck)
 
 
-@router.put("/api/stacks/scale", responses=responses(401, 422))
+@router.put("/api/stacks/scale", responses=responses(400, 401, 422))
 async def put_scale(deck: DeckDep, body: ScaleIn) -> ScaleOut:
     """Change the global limit; it applies at the next dispatch (0 holds every stack; null:
     back to the setting's value)."""
@@ -142,7 +142,7 @@ async def steer(deck: Deck, stack_id: str, action: StackAction) -> StackOut:
     return await stack_out(deck, await commands[action](stack_id))
 
 
-@router.put("/api/stacks/{stack_id}/scale", responses=responses(401, 404, 422))
+@router.put("/api/stacks/{stack_id}/scale", responses=responses(400, 401, 404, 422))
 async def put_stack_scale(deck: DeckDep, stack_id: StackId, body: ScaleIn) -> StackOut:
     """This stack's own cap on agent executions at once; applies at its next dispatch (0 holds
     it; null: only the global scale applies)."""
@@ -150,7 +150,7 @@ async def put_stack_scale(deck: DeckDep, stack_id: StackId, body: ScaleIn) -> St
     return await stack_out(deck, await deck.stacks.get(stack_id))
 
 
-@router.put("/api/stacks/{stack_id}/budget", responses=responses(401, 404, 422))
+@router.put("/api/stacks/{stack_id}/budget", responses=responses(400, 401, 404, 422))
 async def put_budget(deck: DeckDep, stack_id: StackId, body: BudgetIn) -> StackOut:
     """Change the stack's budget (null: no limit); a stack paused by its budget then waits
     for a resume."""
@@ -219,7 +219,7 @@ async def list_broadcasts(deck: DeckDep, limit: Limit = 100) -> list[MessageOut]
     return await broadcasts_out(deck, limit)
 
 
-@router.post("/api/broadcasts", status_code=201, responses=responses(401, 422))
+@router.post("/api/broadcasts", status_code=201, responses=responses(400, 401, 422))
 async def post_broadcast(deck: DeckDep, body: BroadcastIn) -> MessageOut:
     """Post on the broadcast channel as a person; every stack's communicator reads it."""
     return MessageOut.of(await deck.stacks.broadcast(body.body))
