@@ -43,8 +43,15 @@ async def test_stack_created_from_the_form_runs_cycles_and_is_scaled_paused_and_
     await expect(page.locator("#last-decision")).to_contain_text(re.compile(r"continue|pause|stop"))
     await expect(page.locator("#todos li[data-todo]").first).to_be_visible()
     await expect(page.locator("#cycle-rows tr").first).to_be_visible()
+    artifact = page.locator("#artifacts li a").first
+    await expect(artifact).to_be_visible(timeout=20_000)  # the builder's, a cycle later
     assert await page.evaluate("window.__loaded_once") is True
     await web.shot("stack-running")
+    name = await artifact.inner_text()
+    await artifact.click()
+    await expect(page.locator(".page-head h1")).to_have_text(name)
+    await expect(page.locator("section.artifact-body h1")).to_be_visible()  # markdown, rendered
+    await page.go_back()
 
     await page.get_by_role("link", name="Stacks", exact=True).click()
     row = page.locator(f'#stack-rows tr[data-key="{stack_id}"]')
@@ -65,3 +72,6 @@ async def test_stack_created_from_the_form_runs_cycles_and_is_scaled_paused_and_
     await web.shot("stacks-stopped")
     stack = await deck.stacks.get(stack_id)
     assert stack.state == "stopped"
+    await page.get_by_role("link", name="Overview", exact=True).click()
+    await expect(page.locator('.stacks-tiles a[href="/stacks?state=stopped"] .n')).to_have_text("1")
+    await expect(page.locator('.stacks-tiles a[href="/stacks?state=running"] .n')).to_have_text("0")
