@@ -150,6 +150,8 @@ async def test_bulk_moves_change_fifty_stacks_at_once(client: httpx.AsyncClient)
     assert {s["state"] for s in listed["items"]} == {"stopped"}
     assert (await client.post("/api/stacks/stop-all")).json()["changed"] == 0
     error_of(await client.post("/api/stacks/dance-all"), 422)
+    error = error_of(await client.get("/api/stacks?state=dancing"), 422)
+    assert error["field"] == "state"
 
 
 async def test_scale_is_read_and_changed_globally_and_per_stack(

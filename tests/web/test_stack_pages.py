@@ -55,6 +55,10 @@ async def test_stacks_page_has_the_slider_bulk_buttons_form_and_a_json_twin(
     assert {"stacks", "counts", "scale", "roles", "agents"} <= set(twin)
     assert twin["stacks"][0]["name"] == "maps"
     assert twin["scale"]["max"] >= twin["scale"]["limit"]
+    narrowed = await client.get("/stacks", params={"state": "running"})
+    assert "No stacks running." in narrowed.text
+    assert "fragment=rows&amp;state=running" in narrowed.text  # the live refresh keeps it
+    assert (await client.get("/stacks", params={"state": "dancing"})).status_code == 422
     rows = await client.get("/stacks", params={"fragment": "rows"})
     assert 'data-key="' in rows.text
     assert "<html" not in rows.text
