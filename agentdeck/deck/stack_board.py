@@ -142,7 +142,7 @@ class DeckBoard:
                 )
                 return {"go": "end", "reason": reason}
             cap = min(stack.max_concurrent, stack.scale if stack.scale is not None else 10**9)
-            q.forget_steps(conn, run_id, f"c{cycle}:")
+            q.forget_steps(conn, run_id, f"c{cycle}")
             q.trim_events(conn, run_id, RUN_EVENTS)
             agents = {a.role: a.agent for a in stack_queries.list_agents(conn, stack_id)}
             return {"go": "run", "cap": cap, "agents": agents, "idea": stack.idea}

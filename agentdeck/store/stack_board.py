@@ -403,10 +403,16 @@ def find_cycle(conn: Connection, stack_id: str, number: int) -> CycleRow | None:
     return CycleRow(**row._mapping) if row else None
 
 
-def forget_steps(conn: Connection, run_id: str, keep_prefix: str) -> None:
-    """Drop a stack run's steps of earlier cycles: its journal stays one cycle long."""
+def forget_steps(conn: Connection, run_id: str, cycle_key: str) -> None:
+    """Drop a stack run's steps of earlier cycles: its journal stays one cycle long.
+
+    The steps of cycle `cycle_key` ("c7") are kept: the workflow's own (`c7:...`) and the
+    agent runner's model and tool calls (`llm:c7:...`, `tool:c7:...`), or a replay of the
+    cycle after a crash would pay for its calls again.
+    """
+    kept = [f"{cycle_key}:%", f"llm:{cycle_key}:%", f"tool:{cycle_key}:%"]
     conn.execute(
-        delete(steps).where(steps.c.run_id == run_id, steps.c.key.not_like(f"{keep_prefix}%"))
+        delete(steps).where(steps.c.run_id == run_id, *(steps.c.key.not_like(k) for k in kept))
     )
 
 

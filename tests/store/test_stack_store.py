@@ -166,3 +166,29 @@ async def test_broadcasts_are_shared_by_every_stack_and_read_per_stack(frozen_de
     assert [m.body for m in await deck.stacks.broadcasts()] == ["Hello every team"]
     with pytest.raises(InvalidInput, match="empty"):
         await deck.stacks.broadcast("   ")
+
+
+async def test_forget_steps_keeps_the_current_cycles_steps_and_model_calls(
+    frozen_deck: Deck,
+) -> None:
+    from agentdeck.store.schema import steps
+
+    deck = frozen_deck
+    stack = await deck.stacks.start((await deck.stacks.create("alpha")).id)
+    keys = ["c1:detect", "llm:c1:planner", "c2:detect", "llm:c2:builder", "tool:c2:builder:1"]
+    rows = [
+        {
+            "run_id": stack.run_id,
+            "key": key,
+            "status": "succeeded",
+            "result": None,
+            "attempts": 1,
+            "started_at": T0,
+            "finished_at": T0,
+        }
+        for key in keys
+    ]
+    await deck.db.write(lambda conn: conn.execute(insert(steps), rows))
+    await deck.db.write(lambda conn: board_queries.forget_steps(conn, stack.run_id or "", "c2"))
+    kept = [s.key for s in await deck.steps(stack.run_id or "")]
+    assert sorted(kept) == ["c2:detect", "llm:c2:builder", "tool:c2:builder:1"]

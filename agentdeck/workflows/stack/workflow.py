@@ -79,6 +79,7 @@ class _Cycle:
                 state["error"] = "no slot of the pool within the hold delay"
                 return
             state["state"] = "running"
+            state["started_at"] = self.ctx.now().isoformat()
             started = asyncio.get_running_loop().time()
             await self.board.node_state(self.stack_id, role, "running")
             try:
