@@ -231,6 +231,8 @@ async def test_a_running_stack_shows_cycles_with_decisions_and_reasons(
     assert work["planner"]["reason"] == "planner: no open todos → 9"
     assert first["nodes"][0]["role"] == "planner"
     assert first["nodes"][0]["state"] in ("succeeded", "failed")
+    assert first["nodes"][0]["started_at"]
+    assert first["nodes"][0]["duration_ms"] is not None
     assert first["decision"]["action"] in ("continue", "pause", "park", "stop")
     assert first["decision"]["reason"]
     assert (await client.get(f"{path}/todos")).json(), "the planner's first cycle writes todos"

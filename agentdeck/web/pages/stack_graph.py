@@ -53,8 +53,12 @@ def cycle_graph_svg(nodes: list[NodeOut]) -> Markup:
     for node in nodes:
         x, y = where[node.role]
         tip = f"{node.role}: priority {node.priority}, wave {node.wave + 1}, {node.state}"
+        if node.duration_ms is not None:
+            tip += f" in {node.duration_ms} ms"
         if node.error:
             tip += f" — {node.error}"
+        elif node.result:
+            tip += f" — {node.result}"
         parts.append(
             f'<g class="node n-{escape(node.state)}" data-role="{escape(node.role)}">'
             f"<title>{escape(tip)}</title>"

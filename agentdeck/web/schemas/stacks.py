@@ -389,6 +389,7 @@ class NodeOut(BaseModel):
     result: str | None
     agent: str | None
     model: str | None
+    started_at: datetime | None
     duration_ms: int | None
 
 
@@ -427,6 +428,7 @@ class CycleOut(BaseModel):
                 result=n.get("result"),
                 agent=n.get("agent"),
                 model=n.get("model"),
+                started_at=n.get("started_at"),
                 duration_ms=n.get("duration_ms"),
             )
             for n in cycle.graph
