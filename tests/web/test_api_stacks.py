@@ -235,7 +235,15 @@ async def test_a_running_stack_shows_cycles_with_decisions_and_reasons(
     assert first["nodes"][0]["duration_ms"] is not None
     assert first["decision"]["action"] in ("continue", "pause", "park", "stop")
     assert first["decision"]["reason"]
-    assert (await client.get(f"{path}/todos")).json(), "the planner's first cycle writes todos"
+    todos = (await client.get(f"{path}/todos")).json()
+    assert todos, "the planner's first cycle writes todos"
+    done = (await client.get(f"{path}/todos", params={"status": "done"})).json()
+    assert {t["status"] for t in done} <= {"done"}
+    error_of(await client.get(f"{path}/todos", params={"status": "dreaming"}), 422)
+    older = (await client.get(f"{path}/cycles", params={"before": 2})).json()
+    assert [c["number"] for c in older] == [1]
+    unread = (await client.get(f"{path}/messages", params={"unread": True})).json()
+    assert all(m["read_at"] is None for m in unread)
     for part in ("messages", "artifacts", "memory", "agents"):
         assert (await client.get(f"{path}/{part}")).status_code == 200
     shown = (await client.get(path)).json()

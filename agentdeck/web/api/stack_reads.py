@@ -53,13 +53,15 @@ async def agents_out(deck: Deck, stack_id: str) -> list[AgentActivityOut]:
     return [AgentActivityOut.of(a) for a in await deck.stacks.agents(stack_id)]
 
 
-async def todos_out(deck: Deck, stack_id: str) -> list[TodoOut]:
-    return [TodoOut.of(t) for t in await deck.stacks.todos(stack_id)]
+async def todos_out(deck: Deck, stack_id: str, status: str | None = None) -> list[TodoOut]:
+    return [TodoOut.of(t) for t in await deck.stacks.todos(stack_id, status=status)]
 
 
-async def messages_out(deck: Deck, stack_id: str, limit: int) -> list[MessageOut]:
+async def messages_out(
+    deck: Deck, stack_id: str, limit: int, *, to_role: str | None = None, unread: bool = False
+) -> list[MessageOut]:
     """The stack's own messages (not the broadcast channel), newest first."""
-    found = await deck.stacks.messages(stack_id)
+    found = await deck.stacks.messages(stack_id, to_role=to_role, unread=unread)
     newest = sorted(found, key=lambda m: m.id, reverse=True)[:limit]
     return [MessageOut.of(m) for m in newest]
 
@@ -81,6 +83,9 @@ async def memory_out(deck: Deck, stack_id: str) -> list[MemoryOut]:
     ]
 
 
-async def cycles_out(deck: Deck, stack_id: str, limit: int) -> list[CycleOut]:
-    """Cycles, newest first."""
-    return [CycleOut.of(c) for c in await deck.stacks.cycles(stack_id, limit=limit)]
+async def cycles_out(
+    deck: Deck, stack_id: str, limit: int, *, before: int | None = None
+) -> list[CycleOut]:
+    """Cycles, newest first (below `before`, if given)."""
+    found = await deck.stacks.cycles(stack_id, before=before, limit=limit)
+    return [CycleOut.of(c) for c in found]

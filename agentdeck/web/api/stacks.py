@@ -158,15 +158,28 @@ async def put_budget(deck: DeckDep, stack_id: StackId, body: BudgetIn) -> StackO
 
 
 @router.get("/api/stacks/{stack_id}/todos", responses=responses(401, 404, 422))
-async def list_todos(deck: DeckDep, stack_id: StackId) -> list[TodoOut]:
-    """The stack's todos, highest priority first."""
-    return await todos_out(deck, stack_id)
+async def list_todos(
+    deck: DeckDep,
+    stack_id: StackId,
+    status: Annotated[
+        str | None, Query(max_length=20, description="pending, in_progress or done.")
+    ] = None,
+) -> list[TodoOut]:
+    """The stack's todos."""
+    return await todos_out(deck, stack_id, status or None)
 
 
 @router.get("/api/stacks/{stack_id}/messages", responses=responses(401, 404, 422))
-async def list_messages(deck: DeckDep, stack_id: StackId, limit: Limit = 100) -> list[MessageOut]:
-    """Messages between the stack's agents, newest first, with who has read each."""
-    return await messages_out(deck, stack_id, limit)
+async def list_messages(
+    deck: DeckDep,
+    stack_id: StackId,
+    to_role: Annotated[str | None, Query(max_length=20, description="Sent to this role.")] = None,
+    unread: Annotated[bool, Query(description="Only those not read yet.")] = False,
+    limit: Limit = 100,
+) -> list[MessageOut]:
+    """Messages between the stack's agents (recommendations included), newest first, each
+    with when its recipient read it."""
+    return await messages_out(deck, stack_id, limit, to_role=to_role or None, unread=unread)
 
 
 @router.get("/api/stacks/{stack_id}/artifacts", responses=responses(401, 404, 422))
@@ -208,9 +221,17 @@ async def list_memory(deck: DeckDep, stack_id: StackId) -> list[MemoryOut]:
 
 
 @router.get("/api/stacks/{stack_id}/cycles", responses=responses(401, 404, 422))
-async def list_cycles(deck: DeckDep, stack_id: StackId, limit: Limit = 50) -> list[CycleOut]:
-    """Cycles, newest first: work detected per role, the graph's nodes, the decision and why."""
-    return await cycles_out(deck, stack_id, limit)
+async def list_cycles(
+    deck: DeckDep,
+    stack_id: StackId,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="Only cycles numbered below this.")
+    ] = None,
+    limit: Limit = 50,
+) -> list[CycleOut]:
+    """Cycles, newest first: work detected per role, the graph's nodes, the decision and why;
+    pass the last number seen as `before` for older ones."""
+    return await cycles_out(deck, stack_id, limit, before=before)
 
 
 @router.get("/api/broadcasts", responses=responses(401, 422))
