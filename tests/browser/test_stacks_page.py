@@ -56,9 +56,10 @@ async def test_stack_created_from_the_form_runs_cycles_and_is_scaled_paused_and_
     await page.get_by_role("link", name="Stacks", exact=True).click()
     row = page.locator(f'#stack-rows tr[data-key="{stack_id}"]')
     await expect(row.locator(".badge.s-running")).to_be_visible()
-    await page.locator("#f-scale").fill("0")  # a change event: the form sends itself
+    sent = page.expect_response(lambda r: r.request.method == "POST" and "/scale" in r.url)
+    async with sent, page.expect_navigation():
+        await page.locator("#f-scale").fill("0")  # a change event: the form sends itself
     await expect(page.locator("#scale-value")).to_have_text("0")
-    await page.wait_for_load_state()
     async with httpx.AsyncClient(base_url=web.base) as api:
         assert (await api.get("/api/stacks/scale")).json()["limit"] == 0
     await expect(page.locator("#f-scale")).to_have_value("0")
