@@ -297,12 +297,24 @@ class DeckBoard:
         return await self._db.write(lambda conn: read_context(conn, stack_id, Role(role), now))
 
     async def apply(
-        self, stack_id: str, role: str, cycle: int, context: dict[str, Any], output: Any
+        self,
+        stack_id: str,
+        role: str,
+        cycle: int,
+        context: dict[str, Any],
+        output: Any,
+        memory: str | None,
     ) -> dict[str, Any]:
         now = self._deck.clock.now()
-        made = await self._db.write(
-            lambda conn: apply_output(conn, stack_id, Role(role), cycle, context, output, now)
-        )
+
+        def tx(conn: Any) -> dict[str, int]:
+            made = apply_output(conn, stack_id, Role(role), cycle, context, output, now)
+            q.count_executions(conn, stack_id, role, now, None)
+            if memory is not None:
+                q.set_memory(conn, stack_id, role, memory, False)
+            return made
+
+        made = await self._db.write(tx)
         self._detections.pop(stack_id, None)
         self._deck.notifier.publish(Topic.EVENT)
         return made

@@ -32,6 +32,7 @@ def read_context(conn: Connection, stack_id: str, role: Role, now: datetime) -> 
     """The role's prompt material, with the ids of what it reads (marked read on apply)."""
     stack = stack_queries.find_stack(conn, stack_id)
     assert stack is not None
+    q.set_agent(conn, stack_id, role.value, status="running")
     memory = next(
         (a.memory for a in stack_queries.list_agents(conn, stack_id) if a.role == role), ""
     )

@@ -30,14 +30,21 @@ class StackBoard(Protocol):
 
     async def context(self, stack_id: str, role: str, cycle: int) -> dict[str, Any]:
         """What the role's agent is shown: idea, todos, unread messages, artifacts, memory;
-        the builder's todo is taken (moved to in progress) here."""
+        the builder's todo is taken (moved to in progress) here; the agent shows as running."""
         ...
 
     async def apply(
-        self, stack_id: str, role: str, cycle: int, context: dict[str, Any], output: Any
+        self,
+        stack_id: str,
+        role: str,
+        cycle: int,
+        context: dict[str, Any],
+        output: Any,
+        memory: str | None,
     ) -> dict[str, Any]:
-        """Apply an agent's structured output; returns {"todos", "artifacts", "messages",
-        "summary", "memory_entry"} counts and text. ValueError if the output is unusable."""
+        """Apply an agent's structured output, count its execution and store its `memory`
+        (None: left as it is), in one transaction; returns {"todos", "artifacts",
+        "messages"}: how many are new."""
         ...
 
     async def node_state(

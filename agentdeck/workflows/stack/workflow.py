@@ -81,11 +81,11 @@ class _Cycle:
             state["state"] = "running"
             state["started_at"] = self.ctx.now().isoformat()
             started = asyncio.get_running_loop().time()
-            await self.board.node_state(self.stack_id, role, "running")
             try:
-                await self._run(role, state)
+                counted = await self._run(role, state)
                 state["state"] = "succeeded"
-                await self.board.node_state(self.stack_id, role, "idle")
+                if not counted:
+                    await self.board.node_state(self.stack_id, role, "idle")
             except Exception as error:
                 state["state"] = "failed"
                 state["error"] = f"{type(error).__name__}: {error}"[:2000]
@@ -93,7 +93,8 @@ class _Cycle:
             finally:
                 state["duration_ms"] = round((asyncio.get_running_loop().time() - started) * 1000)
 
-    async def _run(self, role: Role, state: dict[str, Any]) -> None:
+    async def _run(self, role: Role, state: dict[str, Any]) -> bool:
+        """Execute one agent; True when its applied output also counted the execution."""
         ctx, board, n = self.ctx, self.board, self.n
         key = f"c{n}:{role.value}"
         context: dict[str, Any] = await ctx.step(
@@ -101,7 +102,7 @@ class _Cycle:
         )
         if role == Role.BUILDER and context.get("todo") is None:
             state["result"] = "no pending todo left"
-            return
+            return False
         runner = runner_of(ctx)
         agent = self.agents[role.value]
         reply = await runner.run(
@@ -110,29 +111,33 @@ class _Cycle:
         self.cost += reply.cost_usd or Decimal(0)
         self.texts[role.value] = reply.text
         output = read_output(role, reply.json())
+        summary = output.get("summary") or f"the {role.value} worked"
+        memory = remember(context.get("memory") or "", f"cycle {n}: {summary}")
+        # the memory lands with the output, one transaction, unless it must be summarised
+        fits = not over_limit(memory, self.memory_limit)
         made: dict[str, Any] = await ctx.step(
-            f"{key}:apply", lambda: board.apply(self.stack_id, role.value, n, context, output)
+            f"{key}:apply",
+            lambda: board.apply(
+                self.stack_id, role.value, n, context, output, memory if fits else None
+            ),
         )
         for name in self.made:
             self.made[name] += int(made.get(name, 0))
-        state["result"] = output.get("summary") or ", ".join(f"{v} {k}" for k, v in made.items())
+        state["result"] = summary
         state["agent"] = agent
         state["model"] = reply.model_id
-        memory = remember(context.get("memory") or "", f"cycle {n}: {state['result']}")
-        summarised = over_limit(memory, self.memory_limit)
-        if summarised:
-            summary = await runner.run(
+        if not fits:
+            shorter = await runner.run(
                 ctx,
                 agent,
                 summary_prompt(memory, self.memory_limit),
                 key=f"{key}:summary",
                 role="stack-summarizer",
             )
-            self.cost += summary.cost_usd or Decimal(0)
-            memory = summary.text.strip()
-        await board.set_memory(
-            self.stack_id, role.value, clip_memory(memory, self.memory_limit), summarised
-        )
+            self.cost += shorter.cost_usd or Decimal(0)
+            memory = clip_memory(shorter.text.strip(), self.memory_limit)
+            await board.set_memory(self.stack_id, role.value, memory, True)
+        return True
 
     def fingerprint(self) -> str | None:
         if not self.texts:
