@@ -76,3 +76,4 @@ async def test_stack_created_from_the_form_runs_cycles_and_is_scaled_paused_and_
     await page.get_by_role("link", name="Overview", exact=True).click()
     await expect(page.locator('.stacks-tiles a[href="/stacks?state=stopped"] .n')).to_have_text("1")
     await expect(page.locator('.stacks-tiles a[href="/stacks?state=running"] .n')).to_have_text("0")
+    await web.shot("overview-with-stacks", full_page=False)
