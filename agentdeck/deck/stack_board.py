@@ -142,19 +142,29 @@ class DeckBoard:
                 )
                 return {"go": "end", "reason": reason}
             cap = min(stack.max_concurrent, stack.scale if stack.scale is not None else 10**9)
+            if limit == 0 or cap == 0:
+                return {"go": "hold", "cap": cap}
             q.forget_steps(conn, run_id, f"c{cycle}")
             q.trim_events(conn, run_id, RUN_EVENTS)
             agents = {a.role: a.agent for a in stack_queries.list_agents(conn, stack_id)}
-            return {"go": "run", "cap": cap, "agents": agents, "idea": stack.idea}
+            work = cached if cached is not None else self._detect(conn, stack_id, now)
+            busy = [w["role"] for w in work if w["priority"] > 0]
+            q.mark_running(conn, stack_id, busy)
+            if Role.BUILDER.value in busy:  # its todo is taken now: the context only reads it
+                q.take_todo(conn, stack_id, Role.BUILDER.value, now)
+            return {"go": "run", "cap": cap, "agents": agents, "work": work}
 
+        limit = self.pool.limit
+        cached = self._cached(stack_id)
         found = await self._db.write(tx)
-        if found["go"] == "run":
-            self.pool.cap(stack_id, found["cap"])
-            if self.pool.limit == 0 or found["cap"] == 0:
-                delay = self._settings.stack_hold_delay.total_seconds()
-                return {"go": "hold", "reason": "held by the scale control (0)", "delay_s": delay}
-        else:
+        if found["go"] == "end":
             self._deck.notifier.publish(Topic.EVENT)
+            return found
+        self.pool.cap(stack_id, found["cap"])
+        if found["go"] == "hold":
+            delay = self._settings.stack_hold_delay.total_seconds()
+            return {"go": "hold", "reason": "held by the scale control (0)", "delay_s": delay}
+        self._detections.pop(stack_id, None)  # used once: the next cycle detects afresh
         found["memory_limit"] = self._settings.stack_memory_limit
         return found
 
@@ -171,23 +181,19 @@ class DeckBoard:
 
     # --- work detection ------------------------------------------------------------------
 
-    async def detect(self, stack_id: str) -> list[dict[str, Any]]:
+    def _cached(self, stack_id: str) -> list[dict[str, Any]] | None:
+        """The detection the last cycle's decision made, while it is fresh (seed 001: 5 s)."""
         cached = self._detections.get(stack_id)
         ttl = self._settings.stack_detection_ttl.total_seconds()
         if cached is not None and time.monotonic() - cached[0] < ttl:
             return cached[1]
-        now = self._deck.clock.now()
-        periodic = self._settings.stack_periodic_interval
+        return None
 
-        def tx(conn: Any) -> list[Work]:
-            works = detect_all(q.snapshot(conn, stack_id), now, periodic)
-            q.record_detection(conn, now, stack_id, works)
-            return works
-
-        works = await self._db.write(tx)
-        found = [{"role": w.role.value, "priority": w.priority, "reason": w.reason} for w in works]
-        self._detections[stack_id] = (time.monotonic(), found)
-        return found
+    def _detect(self, conn: Any, stack_id: str, now: Any) -> list[dict[str, Any]]:
+        """Detect each role's work and record it (the detection cache of the stack page)."""
+        works = detect_all(q.snapshot(conn, stack_id), now, self._settings.stack_periodic_interval)
+        q.record_detection(conn, now, stack_id, works)
+        return _plain(works)
 
     async def node_state(
         self, stack_id: str, role: str, state: str, error: str | None = None
@@ -239,6 +245,7 @@ class DeckBoard:
             )
             remaining = detect_all(q.snapshot(conn, stack_id), now, periodic)
             q.record_detection(conn, now, stack_id, remaining)
+            self._detections[stack_id] = (time.monotonic(), _plain(remaining))
             before = Counters(stack.idle_cycles, stack.stalled_cycles)
             decision = decide(outcome, remaining, before, limits)
             cost = Decimal(str(cycle["cost_usd"]))
@@ -259,6 +266,7 @@ class DeckBoard:
                 },
             )
             q.add_cost(conn, stack_id, cost)
+            q.settle_agents(conn, stack_id)
             values: dict[str, Any] = {
                 "cycles": number,
                 "idle_cycles": decision.counters.idle,
@@ -285,7 +293,6 @@ class DeckBoard:
                 "go": go,
             }
 
-        self._detections.pop(stack_id, None)
         decided = await self._db.write(tx)
         self._deck.notifier.publish(Topic.EVENT)
         return decided
@@ -294,7 +301,12 @@ class DeckBoard:
 
     async def context(self, stack_id: str, role: str, cycle: int) -> dict[str, Any]:
         now = self._deck.clock.now()
-        return await self._db.write(lambda conn: read_context(conn, stack_id, Role(role), now))
+        found = await self._db.read(lambda conn: read_context(conn, stack_id, Role(role), now))
+        if role == Role.BUILDER and found.get("todo") is None:  # none taken at the start
+            found = await self._db.write(
+                lambda conn: read_context(conn, stack_id, Role(role), now, take=True)
+            )
+        return found
 
     async def apply(
         self,
@@ -318,6 +330,10 @@ class DeckBoard:
         self._detections.pop(stack_id, None)
         self._deck.notifier.publish(Topic.EVENT)
         return made
+
+
+def _plain(works: list[Work]) -> list[dict[str, Any]]:
+    return [{"role": w.role.value, "priority": w.priority, "reason": w.reason} for w in works]
 
 
 __all__ = ["DeckBoard", "Pool"]

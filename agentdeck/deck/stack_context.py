@@ -28,11 +28,15 @@ SHOWN = 20  # todos, messages, artifacts put in one prompt
 EXCERPT = 600  # characters of an artifact a reviewer is shown
 
 
-def read_context(conn: Connection, stack_id: str, role: Role, now: datetime) -> dict[str, Any]:
-    """The role's prompt material, with the ids of what it reads (marked read on apply)."""
+def read_context(
+    conn: Connection, stack_id: str, role: Role, now: datetime, *, take: bool = False
+) -> dict[str, Any]:
+    """The role's prompt material, with the ids of what it reads (marked read on apply).
+
+    The builder's todo is the one it holds; with `take`, the next pending one if none.
+    """
     stack = stack_queries.find_stack(conn, stack_id)
     assert stack is not None
-    q.set_agent(conn, stack_id, role.value, status="running")
     memory = next(
         (a.memory for a in stack_queries.list_agents(conn, stack_id) if a.role == role), ""
     )
@@ -58,7 +62,9 @@ def read_context(conn: Connection, stack_id: str, role: Role, now: datetime) -> 
         done = q.list_todos(conn, stack_id, status=TodoStatus.DONE.value, limit=1000)
         ctx["done"] = [t.title for t in done][-SHOWN:]
     elif role == Role.BUILDER:
-        todo = q.take_todo(conn, stack_id, role.value, now)
+        todo = q.held_todo(conn, stack_id, role.value)
+        if todo is None and take:
+            todo = q.take_todo(conn, stack_id, role.value, now)
         ctx["todo"] = (
             None
             if todo is None

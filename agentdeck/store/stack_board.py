@@ -137,6 +137,25 @@ def set_memory(conn: Connection, stack_id: str, role: str, memory: str, summaris
     set_agent(conn, stack_id, role, **values)
 
 
+def mark_running(conn: Connection, stack_id: str, roles: Sequence[str]) -> None:
+    """The roles with work in the cycle starting: the stack page shows them busy."""
+    if roles:
+        conn.execute(
+            update(stack_agents)
+            .where(stack_agents.c.stack_id == stack_id, stack_agents.c.role.in_(list(roles)))
+            .values(status="running")
+        )
+
+
+def settle_agents(conn: Connection, stack_id: str) -> None:
+    """At a cycle's end no agent of the stack is executing (held or skipped ones too)."""
+    conn.execute(
+        update(stack_agents)
+        .where(stack_agents.c.stack_id == stack_id, stack_agents.c.status == "running")
+        .values(status="idle")
+    )
+
+
 def count_executions(
     conn: Connection, stack_id: str, role: str, now: datetime, error: str | None
 ) -> None:
@@ -190,9 +209,8 @@ def reprioritise(conn: Connection, stack_id: str, changes: dict[str, str], now: 
 _RANK = {TodoPriority.HIGH.value: 0, TodoPriority.MEDIUM.value: 1, TodoPriority.LOW.value: 2}
 
 
-def take_todo(conn: Connection, stack_id: str, role: str, now: datetime) -> TodoRow | None:
-    """The todo the role works on: the one it already holds (a crash left it in progress),
-    else the highest-priority, oldest pending one, moved to in progress."""
+def held_todo(conn: Connection, stack_id: str, role: str) -> TodoRow | None:
+    """The todo in progress the role holds (taken at the cycle's start, or before a crash)."""
     t = stack_todos.c
     held = conn.execute(
         select(stack_todos)
@@ -202,8 +220,16 @@ def take_todo(conn: Connection, stack_id: str, role: str, now: datetime) -> Todo
         .order_by(t.updated_at, t.id)
         .limit(1)
     ).first()
+    return _todo(held) if held is not None else None
+
+
+def take_todo(conn: Connection, stack_id: str, role: str, now: datetime) -> TodoRow | None:
+    """The todo the role works on: the one it already holds (a crash left it in progress),
+    else the highest-priority, oldest pending one, moved to in progress."""
+    t = stack_todos.c
+    held = held_todo(conn, stack_id, role)
     if held is not None:
-        return _todo(held)
+        return held
     pending = list_todos(conn, stack_id, status=TodoStatus.PENDING.value, limit=1000)
     for todo in sorted(pending, key=lambda x: (_RANK.get(x.priority, 3), x.created_at, x.id)):
         moved = conn.execute(

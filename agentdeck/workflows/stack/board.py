@@ -20,12 +20,11 @@ if TYPE_CHECKING:
 class StackBoard(Protocol):
     async def begin(self, stack_id: str, run_id: str, cycle: int) -> dict[str, Any]:
         """Where the stack stands at a cycle's start: {"go": "run" | "hold" | "end",
-        "reason", "agents": {role: agent}, "budget_reached": bool, "memory_limit"}; also
-        forgets the run's steps of earlier cycles (the journal stays one cycle long)."""
-        ...
-
-    async def detect(self, stack_id: str) -> list[dict[str, Any]]:
-        """Each role's work [{"role", "priority", "reason"}], reused while fresh (the cache)."""
+        "reason", "agents": {role: agent}, "work": [{"role", "priority", "reason"}],
+        "memory_limit", "delay_s" (hold)}. Running, it forgets the run's steps of earlier
+        cycles (the journal stays one cycle long), detects each role's work (reusing the
+        last decision's while fresh), shows the roles with work busy and takes the
+        builder's todo, in one transaction."""
         ...
 
     async def context(self, stack_id: str, role: str, cycle: int) -> dict[str, Any]:

@@ -158,7 +158,7 @@ async def stack(ctx: RunContext, raw: dict[str, Any]) -> dict[str, Any]:
         _rearm(ctx, inputs.stack_id, n, begun.get("delay_s", 2.0), begun["reason"])
     await ctx.set_progress(stage=f"cycle {n}")
     detected: dict[str, Any] = await ctx.step(
-        f"c{n}:detect", lambda: _detect(ctx, board, inputs.stack_id)
+        f"c{n}:detect", lambda: {"work": begun["work"], "started_at": ctx.now().isoformat()}
     )
     works = [Work(Role(w["role"]), w["priority"], w["reason"]) for w in detected["work"]]
     graph = build_graph(works)
@@ -203,11 +203,6 @@ async def stack(ctx: RunContext, raw: dict[str, Any]) -> dict[str, Any]:
     if decided["go"]:
         _rearm(ctx, inputs.stack_id, n + 1, decided["delay_s"], decided["reason"])
     return {"stack_id": inputs.stack_id, "cycles": n, "ended": decided["reason"]}
-
-
-async def _detect(ctx: RunContext, board: StackBoard, stack_id: str) -> dict[str, Any]:
-    work = await board.detect(stack_id)
-    return {"work": work, "started_at": ctx.now().isoformat()}
 
 
 def _dated(record: dict[str, Any]) -> dict[str, Any]:
