@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from agentdeck.deck import Deck
 from agentdeck.domain.stack_rows import StackRow
-from agentdeck.web.schemas.stacks import (
+from agentdeck.web.schemas.stack_board import (
     AgentActivityOut,
     CycleOut,
     MemoryOut,
     MessageOut,
-    ScaleOut,
     StackArtifactOut,
-    StackOut,
-    StacksOut,
     TodoOut,
 )
+from agentdeck.web.schemas.stacks import ScaleOut, StackOut, StacksOut
 
 STATES = ("idle", "running", "paused", "stopped")
 LIST_LIMIT = 1000

@@ -30,23 +30,25 @@ from agentdeck.web.api.stack_reads import (
 )
 from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses
-from agentdeck.web.schemas.stacks import (
+from agentdeck.web.schemas.stack_board import (
     AgentActivityOut,
+    CycleOut,
+    MemoryOut,
+    MessageOut,
+    StackArtifactOut,
+    TodoOut,
+)
+from agentdeck.web.schemas.stacks import (
     BroadcastIn,
     BudgetIn,
     BulkAction,
     BulkOut,
-    CycleOut,
-    MemoryOut,
-    MessageOut,
     ScaleIn,
     ScaleOut,
     StackAction,
-    StackArtifactOut,
     StackIn,
     StackOut,
     StacksOut,
-    TodoOut,
     media_type_of,
 )
 

@@ -31,19 +31,21 @@ from agentdeck.web.api.stack_reads import (
 from agentdeck.web.api.stacks import steer
 from agentdeck.web.pages.stack_graph import cycle_graph_svg
 from agentdeck.web.pages.templating import PageRoute, deck_of, fragment, page, redirect
-from agentdeck.web.schemas.stacks import (
-    MAX_SCALE,
+from agentdeck.web.schemas.stack_board import (
     AgentActivityOut,
-    BroadcastIn,
-    BudgetIn,
     CycleOut,
     MemoryOut,
     MessageOut,
+    StackArtifactOut,
+    TodoOut,
+)
+from agentdeck.web.schemas.stacks import (
+    MAX_SCALE,
+    BroadcastIn,
+    BudgetIn,
     ScaleOut,
     StackAction,
-    StackArtifactOut,
     StackOut,
-    TodoOut,
 )
 from agentdeck.web.sessions import FormDep, first, local_path, require_sign_in
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from markupsafe import Markup, escape
 
-from agentdeck.web.schemas.stacks import NodeOut
+from agentdeck.web.schemas.stack_board import NodeOut
 
 NODE_W = 150
 NODE_H = 40
