@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agentdeck.deck.stack_board import DeckBoard
 from agentdeck.deck.submissions import check_text
-from agentdeck.domain.errors import InvalidInput, NotFound
+from agentdeck.domain.errors import Conflict, InvalidInput, NotFound
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import RunStatus
 from agentdeck.domain.stack_rows import (
@@ -63,7 +63,6 @@ from agentdeck.domain.topics import Topic
 from agentdeck.store import stack_board as board_queries
 from agentdeck.store import stacks as stack_queries
 from agentdeck.workflows.stack import NAME as WORKFLOW
-from agentdeck.workflows.stack import register as register_workflow
 from agentdeck.workflows.stack.board import BOARD
 
 if TYPE_CHECKING:
@@ -83,8 +82,6 @@ class Stacks:
     def __init__(self, deck: Deck) -> None:
         self._deck = deck
         self._db = deck.db
-        if deck.registry.find(WORKFLOW) is None:
-            register_workflow(deck.registry)
         self.board = DeckBoard(deck)
         deck.services.provide(BOARD, lambda: self.board)
 
@@ -306,6 +303,12 @@ class Stacks:
     async def _change(
         self, action: StackAction, ids: builtins.list[str] | None, reason: str
     ) -> builtins.list[StackRow]:
+        if action in (StackAction.START, StackAction.RESUME) and not self._deck.registry.find(
+            WORKFLOW
+        ):
+            raise Conflict(
+                f"the {WORKFLOW!r} workflow is not registered here: no worker could run stacks"
+            )
         now = self._deck.clock.now()
         changed = await self._db.write(
             lambda conn: stack_queries.change_states(

@@ -8,13 +8,25 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, insert, select
 
+from agentdeck import workflows
+from agentdeck.clock import FrozenClock
 from agentdeck.deck import Deck
-from agentdeck.domain.errors import IllegalTransition, InvalidInput, NotFound
+from agentdeck.domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from agentdeck.domain.ids import new_id
+from agentdeck.engine.registry import Registry
 from agentdeck.store import stack_board as board_queries
 from agentdeck.store.schema import runs, stack_agents, stacks
+from tests.conftest import fast_settings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """The built-in workflows: a stack's run is a run of the `stack` workflow."""
+    registry = Registry()
+    workflows.register(registry)
+    return registry
 
 
 async def many(deck: Deck, n: int) -> list[str]:
@@ -192,3 +204,16 @@ async def test_forget_steps_keeps_the_current_cycles_steps_and_model_calls(
     await deck.db.write(lambda conn: board_queries.forget_steps(conn, stack.run_id or "", "c2"))
     kept = [s.key for s in await deck.steps(stack.run_id or "")]
     assert sorted(kept) == ["c2:detect", "llm:c2:builder", "tool:c2:builder:1"]
+
+
+async def test_stacks_do_not_start_where_no_worker_could_run_them(
+    database_url: str, clock: FrozenClock
+) -> None:
+    deck = Deck(fast_settings(database_url), registry=Registry(), clock=clock, migrate=False)
+    try:
+        stack = await deck.stacks.create("alpha")
+        with pytest.raises(Conflict, match="'stack' workflow is not registered"):
+            await deck.stacks.start(stack.id)
+        assert (await deck.stacks.get(stack.id)).state == "idle"
+    finally:
+        await deck.close()

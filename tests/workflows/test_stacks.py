@@ -204,3 +204,24 @@ async def test_a_reached_budget_pauses_the_stack_for_a_person(
     await deck.stacks.resume(stack.id)
     await worker.run_once()
     assert (await deck.stacks.get(stack.id)).cycles >= 1
+
+
+async def test_pause_all_stops_new_cycles_of_fifty_running_stacks_and_resume_all_goes_on(
+    deck: Deck, clock: FrozenClock
+) -> None:
+    worker = deck.worker(60)  # one claim takes every stack's run
+    await worker.start(loops=False)
+    for i in range(50):
+        await deck.stacks.create(f"s{i:02d}", idea=f"Project {i}")
+    assert len(await deck.stacks.start_all()) == 50
+    await worker.run_once()  # the first cycle of each
+    before = {s.id: s.cycles for s in await deck.stacks.list()}
+    assert set(before.values()) == {1}
+    assert len(await deck.stacks.pause_all()) == 50
+    await cycles(deck, worker, clock, 3)
+    after = await deck.stacks.list()
+    assert {s.id: s.cycles for s in after} == before
+    assert {s.run_id for s in after} == {None}  # nothing queued, nothing held
+    assert len(await deck.stacks.resume_all()) == 50
+    await worker.run_once()
+    assert {s.cycles for s in await deck.stacks.list()} == {2}
