@@ -32,7 +32,7 @@ class StacksBackend(Protocol):
 
     async def create(self, body: JSON) -> JSON: ...
 
-    async def get(self, stack_id: str) -> JSON: ...
+    async def stack(self, stack_id: str) -> JSON: ...
 
     async def steer(self, stack_id: str, action: StackAction) -> JSON: ...
 
@@ -69,7 +69,7 @@ class LocalStacks:
         stack = await create(self.deck, _checked(StackIn, body))
         return stack.model_dump(mode="json")
 
-    async def get(self, stack_id: str) -> JSON:
+    async def stack(self, stack_id: str) -> JSON:
         stack = await self.deck.stacks.get(stack_id)
         return (await stack_reads.stack_out(self.deck, stack)).model_dump(mode="json")
 
@@ -118,7 +118,7 @@ class RemoteStacks(RemoteDeck):
     async def create(self, body: JSON) -> JSON:
         return await self._json("POST", "/api/stacks", json=body)  # type: ignore[no-any-return]
 
-    async def get(self, stack_id: str) -> JSON:
+    async def stack(self, stack_id: str) -> JSON:
         return await self._json("GET", f"/api/stacks/{stack_id}")  # type: ignore[no-any-return]
 
     async def steer(self, stack_id: str, action: StackAction) -> JSON:

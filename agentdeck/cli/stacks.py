@@ -123,7 +123,7 @@ def show(
 
     async def read(backend: StacksBackend) -> JSON:
         return {
-            "stack": await backend.get(stack_id),
+            "stack": await backend.stack(stack_id),
             "agents": await backend.part(stack_id, "agents", 10),
             "todos": await backend.part(stack_id, "todos", 500),
             "cycles": await backend.part(stack_id, "cycles", CYCLES_SHOWN),
