@@ -104,7 +104,7 @@ async def put_scale(deck: DeckDep, body: ScaleIn) -> ScaleOut:
     return ScaleOut.of(await deck.stacks.set_scale(body.limit))
 
 
-@router.post("/api/stacks/{action}", responses=responses(401, 422))
+@router.post("/api/stacks/{action}", responses=responses(401, 409, 422))
 async def bulk(deck: DeckDep, action: BulkAction) -> BulkOut:
     """start-all (idle and stopped stacks start, paused ones resume), pause-all or stop-all:
     every stack the move applies to, in one transaction per move."""
