@@ -275,14 +275,16 @@ class DeckBoard:
                 "reason": decision.reason,
                 "next_cycle_at": now + decision.delay,
             }
-            go = stack.state == StackState.RUNNING and stack.run_id == run_id
-            if decision.action in (Action.STOP, Action.PARK) or not go:
-                if decision.action == Action.STOP:
-                    values["state"] = StackState.STOPPED.value
-                elif decision.action == Action.PARK:
-                    values["state"] = StackState.PAUSED.value
-                else:
-                    values["reason"] = f"{stack.state} during cycle {number}"
+            ours = stack.run_id == run_id
+            go = ours and stack.state == StackState.RUNNING
+            if not go:  # a person paused or stopped it meanwhile: their reason stays
+                del values["reason"]
+                values["next_cycle_at"] = None
+                if ours:
+                    values["run_id"] = None
+            elif decision.action in (Action.STOP, Action.PARK):
+                stopped = decision.action == Action.STOP
+                values["state"] = (StackState.STOPPED if stopped else StackState.PAUSED).value
                 values.update(run_id=None, next_cycle_at=None)
                 go = False
             stack_queries.update_stack(conn, stack_id, now, **values)

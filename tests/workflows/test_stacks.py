@@ -225,3 +225,25 @@ async def test_pause_all_stops_new_cycles_of_fifty_running_stacks_and_resume_all
     assert len(await deck.stacks.resume_all()) == 50
     await worker.run_once()
     assert {s.cycles for s in await deck.stacks.list()} == {2}
+
+
+async def test_a_pause_during_a_cycle_lets_the_wave_finish_and_skips_the_next(
+    deck: Deck, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = await deck.stacks.create("alpha", idea="A tool library", auto_start=True)
+    await worker.run_once()  # the planner writes todos
+    await worker.run_once()  # the builder builds the first one
+    board = deck.stacks.board
+    original = board.running
+
+    async def paused_meanwhile(stack_id: str) -> bool:
+        await deck.stacks.pause(stack_id)  # a person, while the first wave runs
+        return await original(stack_id)
+
+    monkeypatch.setattr(board, "running", paused_meanwhile)
+    await worker.run_once()
+    last = (await deck.stacks.cycles(stack.id, limit=1))[0]
+    states = {n["role"]: n["state"] for n in last.graph}
+    assert states == {"builder": "succeeded", "communicator": "succeeded", "reviewer": "skipped"}
+    paused = await deck.stacks.get(stack.id)
+    assert (paused.state, paused.reason, paused.run_id) == ("paused", "paused by a person", None)
