@@ -43,9 +43,12 @@ async def test_stack_created_from_the_form_runs_cycles_and_is_scaled_paused_and_
     await expect(page.locator("#last-decision")).to_contain_text(re.compile(r"continue|pause|stop"))
     await expect(page.locator("#todos li[data-todo]").first).to_be_visible()
     await expect(page.locator("#cycle-rows tr").first).to_be_visible()
+    await page.locator("#cycle-1 summary").click()  # the first cycle: why each role ran
+    await expect(page.locator("#cycle-1 .why")).to_contain_text("planner: no open todos → 9")
     artifact = page.locator("#artifacts li a").first
     await expect(artifact).to_be_visible(timeout=20_000)  # the builder's, a cycle later
     assert await page.evaluate("window.__loaded_once") is True
+    await expect(page.locator("#cycle-1")).to_have_attribute("open", "")  # kept open live
     await web.shot("stack-running")
     name = await artifact.inner_text()
     await artifact.click()
