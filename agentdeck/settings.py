@@ -166,6 +166,43 @@ class Settings(BaseSettings):
         "database_url.",
     )
 
+    # --- stacks: teams of role agents working in cycles ---
+    stack_scale: int = Field(
+        20,
+        ge=0,
+        description="Agent executions of stacks that may run at once in each worker process, "
+        "until the scale control of the stacks page sets another; 0 holds every stack.",
+    )
+    stack_stop_after_idle: int = Field(
+        3, ge=1, description="A stack whose agents had no work for this many cycles stops."
+    )
+    stack_stall_limit: int = Field(
+        5,
+        ge=1,
+        description="A stack whose agents made no new todos, artifacts or messages (or the "
+        "same output again) for this many cycles stops, with the reason shown.",
+    )
+    stack_memory_limit: int = Field(
+        4000,
+        ge=200,
+        description="Characters of an agent's memory in a stack; past it the agent's model "
+        "summarises it (a journaled call like any other).",
+    )
+    stack_periodic_interval: timedelta = Field(
+        timedelta(seconds=60),
+        description="How long a role waits before its periodic rule (planner check, reviewer "
+        "pass, communicator broadcast) gives it work again.",
+    )
+    stack_hold_delay: timedelta = Field(
+        timedelta(seconds=2),
+        description="How long a stack held by the scale control (0) waits before it looks "
+        "again; also the longest an agent execution waits for a slot of the pool.",
+    )
+    stack_detection_ttl: timedelta = Field(
+        timedelta(seconds=5),
+        description="How long a stack's work detection is reused before it is computed again.",
+    )
+
     @field_validator(
         "lease_interval",
         "heartbeat_interval",
@@ -182,6 +219,9 @@ class Settings(BaseSettings):
         "task_lease_interval",
         "external_agent_unreachable_after",
         "task_sweep_interval",
+        "stack_periodic_interval",
+        "stack_hold_delay",
+        "stack_detection_ttl",
         mode="before",
     )
     @classmethod

@@ -15,6 +15,7 @@ from typing import Any
 
 from bench import (
     p1_plan,
+    s1_stacks,
     w1_throughput,
     w2_agent_loop,
     w3_latency,
@@ -36,10 +37,20 @@ WORKLOADS: dict[str, ModuleType] = {
         w5_live_stream,
         w5_browser,
         p1_plan,
+        s1_stacks,
     )
 }
 # flags that override the param of the same name, in the workloads that have it
-OVERRIDES = ("runs", "concurrency", "clients", "rate", "seconds", "client_impl", "events")
+OVERRIDES = (
+    "runs",
+    "concurrency",
+    "clients",
+    "rate",
+    "seconds",
+    "client_impl",
+    "events",
+    "stacks",
+)
 
 
 def main() -> None:
@@ -56,6 +67,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="W5: seconds before the reconnect (20)")
     parser.add_argument("--client-impl", choices=("raw", "httpx"), help="W5: the clients' HTTP")
     parser.add_argument("--events", type=int, help="W5-browser: live events (default 500)")
+    parser.add_argument("--stacks", type=int, help="S1: stacks running at once (default 200)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 

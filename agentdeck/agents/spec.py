@@ -29,6 +29,10 @@ ROLES = (
     "communicator",
     "reviewer",
     "coder",
+    "stack-planner",
+    "stack-builder",
+    "stack-communicator",
+    "stack-reviewer",
 )
 Source = Literal["file", "database"]
 

@@ -16,6 +16,7 @@ from agentdeck.cli.providers import print_llm_choice, providers_app
 from agentdeck.cli.run import run_command
 from agentdeck.cli.runs import runs_app
 from agentdeck.cli.runtime import configure_logging, open_deck_or_exit, run_until_signalled
+from agentdeck.cli.stacks import stacks_app
 from agentdeck.deck import upgrade_database
 from agentdeck.settings import Settings
 
@@ -26,6 +27,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(agents_app, name="agents")
 app.add_typer(plans_app, name="plans")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(stacks_app, name="stacks")
 app.add_typer(providers_app, name="providers")
 app.command("run")(run_command)
 console = Console()

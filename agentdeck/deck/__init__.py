@@ -19,6 +19,7 @@ from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
 from agentdeck.deck.costs import Costs
 from agentdeck.deck.sessions import DashboardSessions
+from agentdeck.deck.stacks import Stacks
 from agentdeck.deck.submissions import (
     MAX_PRIORITY,
     PRIORITY_HELP,
@@ -104,6 +105,7 @@ class Deck:
         self.sessions = DashboardSessions(self)
         self.services = Services()
         self.llm.provide(self.services)
+        self.stacks = Stacks(self)  # stacks of role agents; provides the stack workflow's board
 
     # --- life cycle ----------------------------------------------------------
 

@@ -19,6 +19,8 @@ Formats (real models are asked for the same ones by the shipped agents' instruct
 * reviewer: JSON `{"summary", "approved": bool, "score", "findings": [{"id", "severity":
   "low"|"medium"|"high", "title", "detail", "path", "recommendation"}], "simulated": true}`.
 * communicator: JSON `{"summary", "messages": [{"to", "subject", "body"}], "simulated": true}`.
+* stack-planner, stack-builder, stack-communicator, stack-reviewer, stack-summarizer:
+  the roles of a stack, answered by `simulated_stack`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
+
+from agentdeck.llm.simulated_stack import STACK_ROLES
+from agentdeck.llm.simulated_stack import answer as stack_answer
 
 NOTE = "Written by the agentdeck offline simulator: no model provider is configured."
 MARKER = "<!-- agentdeck:simulator attempt={n} -->"
@@ -46,6 +51,8 @@ def digest(*parts: str) -> bytes:
 
 def answer(role: str, prompt: str) -> str:
     """The simulator's answer for `role` to `prompt`."""
+    if role in STACK_ROLES:
+        return stack_answer(role, prompt)
     return _ROLES.get(role, _executor)(prompt, digest(role, prompt))
 
 

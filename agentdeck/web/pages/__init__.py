@@ -20,6 +20,8 @@ from agentdeck.web.pages import (
     run_detail,
     runs,
     session,
+    stack_detail,
+    stacks,
     workers,
 )
 from agentdeck.web.pages.templating import STATIC
@@ -34,6 +36,8 @@ ROUTERS: list[APIRouter] = [
     execution.router,  # before agents: /agents/external is not an agent named "external"
     run_detail.router,
     agents.router,
+    stacks.router,  # before stack_detail: /stacks/new is not a stack named "new"
+    stack_detail.router,
     workers.router,
 ]
 

@@ -12,6 +12,7 @@ from agentdeck.deck import Deck
 from agentdeck.domain.runs import RunFilter, RunStatus, WaitKind
 from agentdeck.domain.usage import UsageTotal
 from agentdeck.web.api.runs import run_out
+from agentdeck.web.api.stack_reads import stack_counts
 from agentdeck.web.api.system import worker_views
 from agentdeck.web.pages.templating import PageRoute, deck_of, fragment, page, simulator_in_use
 from agentdeck.web.schemas import RunOut
@@ -62,6 +63,7 @@ class OverviewOut(BaseModel):
     cost_today: CostOut = Field(description="Since 00:00 UTC today.")
     cost_this_week: CostOut = Field(description="Since Monday 00:00 UTC.")
     simulator: bool = Field(description="The offline simulator answers the agents.")
+    stacks_by_state: dict[str, int] = Field(description="Stacks by state, zero included.")
     llm_status: str
 
 
@@ -92,6 +94,7 @@ async def overview_data(deck: Deck) -> OverviewOut:
         cost_this_week=CostOut.of(monday, days),
         simulator=simulator_in_use(deck),
         llm_status=deck.llm.status(),
+        stacks_by_state=await stack_counts(deck),
     )
 
 

@@ -66,6 +66,7 @@ NAV: list[NavItem] = [
     NavItem("runs", "Runs", "/runs"),
     NavItem("new", "Start a run", "/runs/new"),
     NavItem("agents", "Agents", "/agents"),
+    NavItem("stacks", "Stacks", "/stacks"),
     NavItem("workers", "Workers", "/workers"),
 ]
 
