@@ -18,6 +18,7 @@ Formats (real models are asked for the same ones by the shipped agents' instruct
   — whole-file contents, not diffs.
 * reviewer: JSON `{"summary", "approved": bool, "score", "findings": [{"id", "severity":
   "low"|"medium"|"high", "title", "detail", "path", "recommendation"}], "simulated": true}`.
+* build-review, build-plan, build-code: see `simulated_build`.
 * communicator: JSON `{"summary", "messages": [{"to", "subject", "body"}], "simulated": true}`.
 """
 
@@ -27,6 +28,8 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
+
+from agentdeck.llm import simulated_build
 
 NOTE = "Written by the agentdeck offline simulator: no model provider is configured."
 MARKER = "<!-- agentdeck:simulator attempt={n} -->"
@@ -46,6 +49,9 @@ def digest(*parts: str) -> bytes:
 
 def answer(role: str, prompt: str) -> str:
     """The simulator's answer for `role` to `prompt`."""
+    build = simulated_build.ROLES.get(role)
+    if build is not None:
+        return build(prompt)
     return _ROLES.get(role, _executor)(prompt, digest(role, prompt))
 
 

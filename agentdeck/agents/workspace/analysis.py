@@ -45,6 +45,7 @@ class ClassInfo:
     path: str
     bases: list[str]
     abstract: bool
+    abstract_methods: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -63,6 +64,26 @@ class Analysis:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def facts(self) -> dict[str, Any]:
+        """What agents are told about the repository: short, and enough to follow its patterns."""
+        by_name = {c.name: c for c in self.classes}
+        tests = sorted({str(Path(f).parent) for f in self.test_files})
+        return {
+            "files": self.files[:300],
+            "languages": self.languages,
+            "test_command": self.test_command,
+            "test_dir": tests[0] if tests else None,
+            "base_classes": {
+                name: {
+                    "path": by_name[name].path,
+                    "subclasses": subs,
+                    "abstract_methods": by_name[name].abstract_methods,
+                }
+                for name, subs in self.base_classes.items()
+                if name in by_name
+            },
+        }
 
     def findings(self) -> list[str]:
         """The analysis in a few sentences a person reads first."""
@@ -146,13 +167,14 @@ def _python_classes(workspace: Workspace, paths: list[str]) -> list[ClassInfo]:
         for node in module.body:
             if isinstance(node, ast.ClassDef):
                 bases = [_name(b) for b in node.bases]
-                abstract = "ABC" in bases or any(
-                    isinstance(d, ast.Name | ast.Attribute) and _name(d) == "abstractmethod"
+                methods = [
+                    item.name
                     for item in node.body
                     if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
-                    for d in item.decorator_list
-                )
-                out.append(ClassInfo(node.name, path, [b for b in bases if b], abstract))
+                    and any(_name(d) == "abstractmethod" for d in item.decorator_list)
+                ]
+                abstract = "ABC" in bases or bool(methods)
+                out.append(ClassInfo(node.name, path, [b for b in bases if b], abstract, methods))
     return out
 
 
