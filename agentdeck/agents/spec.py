@@ -29,6 +29,11 @@ ROLES = (
     "communicator",
     "reviewer",
     "coder",
+    "orchestrator",
+    "backend",
+    "frontend",
+    "tester",
+    "devops",
 )
 Source = Literal["file", "database"]
 

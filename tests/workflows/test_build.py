@@ -18,6 +18,8 @@ from agentdeck.domain.runs import Run
 from tests.llm.decks import drain
 from tests.sample_repo import git, make_sample_repo
 
+# plugins of this virtualenv are not the sample repository's: skip loading them (seconds)
+FAST_TESTS = "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 python -m pytest -q -p no:cacheprovider"
 REQUEST = "Add the 4 missing agents: BackendDeveloper, FrontendDeveloper, Tester, DevOpsEngineer"
 
 
@@ -28,6 +30,7 @@ async def start(deck: Deck, repo: Path, tmp_path: Path, **inputs: Any) -> Run:
         "mode": "balanced",
         "worktrees_dir": str(tmp_path / "worktrees"),
         "test_timeout_s": 60,
+        "test_command": FAST_TESTS,
         **inputs,
     }
     run = await deck.submit("build", values)
@@ -53,7 +56,8 @@ async def test_build_acceptance_phase_1_is_committed_on_its_branch(
 ) -> None:
     started = time.monotonic()
     repo = make_sample_repo(tmp_path / "repo")
-    run = await start(deck, repo, tmp_path, max_phases=1)
+    # the command the review detects, as a person's build would run it
+    run = await start(deck, repo, tmp_path, max_phases=1, test_command=None)
 
     assert run.status == "waiting", run.error
     review = await artifact(deck, run, "review.md")
@@ -200,6 +204,7 @@ async def test_two_builds_on_one_repository_do_not_touch_each_other(
         "plan_approval": "none",
         "max_phases": 1,
         "worktrees_dir": str(tmp_path / "worktrees"),
+        "test_command": FAST_TESTS,
     }
     first = await deck.submit("build", {**inputs, "request": "Add agents: Scout"})
     second = await deck.submit("build", {**inputs, "request": "Add agents: Critic"})
