@@ -16,6 +16,7 @@ from agentdeck import __version__
 from agentdeck.agents.llm_layer import LLMLayer
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
+from agentdeck.deck.builds import Builds
 from agentdeck.deck.costs import Costs
 from agentdeck.deck.submissions import (
     MAX_PRIORITY,
@@ -97,6 +98,7 @@ class Deck:
         self.tasks = TaskBoard(self)
         self.services = Services()
         self.llm.provide(self.services)
+        self.builds = Builds(self)  # repositories and builds; provides the build modes
 
     # --- life cycle ----------------------------------------------------------
 

@@ -168,3 +168,8 @@ def push(repo: Path, remote: str, branch: str) -> None:
 def tree(repo: Path, ref: str = "HEAD") -> list[str]:
     """Every file path of `ref`."""
     return [p for p in git(repo, "ls-tree", "-r", "--name-only", ref).splitlines() if p]
+
+
+def head_exists(repo: Path) -> bool:
+    """False in a repository with no commit yet."""
+    return bool(git(repo, "rev-parse", "--verify", "--quiet", "HEAD", check=False).strip())
