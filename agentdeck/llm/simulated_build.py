@@ -107,7 +107,7 @@ def _role_of(name: str) -> str:
 def _kind_of(name: str) -> str:
     if re.search(r"Auth|Security|Login|Permission", name):
         return "auth-security"
-    if re.search(r"Engine|Scheduler|Optimi[sz]er|Planner|Solver", name):
+    if re.search(r"(Engine|Scheduler|Optimi[sz]er|Planner|Solver)$", name):
         return "complex-logic"
     return "simple-crud"
 
