@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from agentdeck import __version__
 from agentdeck.deck import Deck
 from agentdeck.web import errors, pages
-from agentdeck.web.api import agents, external, runs, system, tasks
+from agentdeck.web.api import agents, builds, external, runs, system, tasks
 from agentdeck.web.auth import require_token
 from agentdeck.web.dependencies import reject_nul_params
 from agentdeck.web.metrics import Metrics, MetricsMiddleware
@@ -53,7 +53,8 @@ def create_app(deck: Deck) -> FastAPI:
 
     guarded: list[Any] = [Depends(require_token), Depends(reject_nul_params)]
     app.include_router(system.open_router, dependencies=[Depends(reject_nul_params)])
-    for router in (runs.router, agents.router, system.router, tasks.router, external.admin_router):
+    routers = (runs.router, agents.router, builds.router, system.router, tasks.router)
+    for router in (*routers, external.admin_router):
         app.include_router(router, dependencies=guarded)
     # external agents always send their own token, never the admin's
     app.include_router(external.agent_router, dependencies=[Depends(reject_nul_params)])

@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from agentdeck.web.dependencies import reject_nul_params
 from agentdeck.web.pages import (
     agents,
+    builds,
     execution,
     new_run,
     overview,
@@ -32,6 +33,7 @@ ROUTERS: list[APIRouter] = [
     execution.router,  # before agents: /agents/external is not an agent named "external"
     run_detail.router,
     agents.router,
+    builds.router,
     workers.router,
 ]
 
