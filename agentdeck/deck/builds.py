@@ -66,6 +66,7 @@ class Builds:
             "test_timeout_s": settings.build_test_timeout,
             "budget_usd": None if budget is None else float(budget),
             "test_command": test_command,
+            "webhook_url": settings.build_webhook_url,
         }
         return await self._deck.submit(WORKFLOW, inputs, priority=priority, not_before=not_before)
 
