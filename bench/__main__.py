@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from bench import (
+    b1_builds,
     p1_plan,
     w1_throughput,
     w2_agent_loop,
@@ -36,6 +37,7 @@ WORKLOADS: dict[str, ModuleType] = {
         w5_live_stream,
         w5_browser,
         p1_plan,
+        b1_builds,
     )
 }
 # flags that override the param of the same name, in the workloads that have it

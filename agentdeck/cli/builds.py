@@ -124,6 +124,21 @@ def changes(
     _decide(run_id, "changes", gate, comment, run, as_json)
 
 
+@build_app.command("priority")
+def priority(
+    run_id: str,
+    value: Annotated[int, typer.Argument(help="0 to 1000; higher runs first.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Move a queued, waiting or paused build up or down the queue."""
+
+    async def go(deck: Deck) -> BuildView:
+        await deck.builds.reprioritize(run_id, value)
+        return await deck.builds.get(run_id)
+
+    _show(with_deck(go), as_json)
+
+
 @build_app.command("show")
 def show(run_id: str, as_json: JsonOption = False) -> None:
     """A build: review findings, plan with estimates, phases with diffs and tests, gate."""

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 from agentdeck.agents.modes import MODES, ModeTable
 from agentdeck.deck.build_views import BuildView, build_view
 from agentdeck.deck.repositories import Repositories, repository_json
-from agentdeck.domain.errors import InvalidInput, NotFound
+from agentdeck.deck.submissions import MAX_PRIORITY
+from agentdeck.domain.errors import Conflict, InvalidInput, NotFound
 from agentdeck.domain.gates import GateDecision
 from agentdeck.domain.runs import Run, RunFilter
+from agentdeck.store import build_queue
 
 if TYPE_CHECKING:
     from agentdeck.deck import Deck
@@ -101,6 +103,23 @@ class Builds:
             where = f"waits at {view.gate!r}" if view.gate else "waits at no gate"
             raise InvalidInput(f"build {run_id} {where}, not at {gate!r}", "gate")
         return await self._deck.decide(run_id, gate, decision, comment)
+
+    async def reprioritize(self, run_id: str, priority: int) -> Run:
+        """Move a queued, waiting or paused build up (higher) or down the queue."""
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise InvalidInput("priority must be an integer", "priority")
+        if not 0 <= priority <= MAX_PRIORITY:
+            raise InvalidInput(f"priority must be between 0 and {MAX_PRIORITY}", "priority")
+        run = await self._deck.get(run_id)
+        now = self._deck.clock.now()
+        changed = await self._deck.db.write(
+            lambda conn: build_queue.set_priority(conn, run_id, WORKFLOW, priority, now)
+        )
+        if not changed:
+            if run.workflow != WORKFLOW:
+                raise NotFound(f"run {run_id!r} is not a build")
+            raise Conflict(f"build {run_id} is {run.status}: only a build in the queue moves")
+        return await self._deck.get(run_id)
 
     async def cost_by_repository(self) -> dict[str, Decimal]:
         """What the builds of each repository cost so far, by repository id."""

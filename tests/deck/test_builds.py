@@ -103,5 +103,13 @@ async def test_the_queue_lists_higher_priority_first(deck: Deck, tmp_path: Path)
     low = await deck.builds.start("cockpit", "Add agents: Low", priority=1)
     high = await deck.builds.start("cockpit", "Add agents: High", priority=9)
     assert [r.id for r in await deck.builds.list()] == [high.id, low.id]
+    moved = await deck.builds.reprioritize(low.id, 20)
+    assert moved.priority == 20
+    assert [r.id for r in await deck.builds.list()] == [low.id, high.id]
+    with pytest.raises(InvalidInput, match="between 0 and 1000"):
+        await deck.builds.reprioritize(low.id, 5000)
+    await deck.cancel(high.id)
+    with pytest.raises(Conflict, match="is cancelled: only a build in the queue moves"):
+        await deck.builds.reprioritize(high.id, 1)
     with pytest.raises(InvalidInput, match="no push remote"):
         await deck.builds.start("cockpit", "Add agents: X", push=True)

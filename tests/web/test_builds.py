@@ -128,4 +128,13 @@ async def test_build_pages_forms_and_errors(
     queued = (await client.get("/builds?format=json")).json()["builds"]
     assert queued[0]["id"] == build_id
     assert queued[0]["due_at"].startswith("2999-01-01T02:00")
+    builds = await client.get("/builds")
+    assert f'action="/builds/{build_id}/priority"' in builds.text
+    moved = await client.post(
+        f"/builds/{build_id}/priority", data={"csrf_token": token, "priority": "7"}
+    )
+    assert moved.status_code == 303
+    api = await client.post(f"/api/builds/{build_id}/priority", json={"priority": 9})
+    assert api.json()["priority"] == 9
+    assert (await client.post(f"/api/builds/{build_id}/priority", json={})).status_code == 422
     assert (await client.get("/builds/run_nope")).status_code == 404

@@ -145,3 +145,18 @@ async def get_build(deck: DeckDep, run_id: RunId) -> dict[str, Any]:
 async def decide_gate(deck: DeckDep, run_id: RunId, body: GateIn) -> dict[str, Any]:
     await deck.builds.decide(run_id, body.gate, body.decision, body.comment)
     return (await deck.builds.get(run_id)).as_json()
+
+
+class PriorityIn(BaseModel):
+    """The build's new place in the queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    priority: int = Field(ge=0, le=1000, description="A higher priority runs first.")
+
+
+@router.post("/api/builds/{run_id}/priority", responses=responses(401, 404, 409, 422))
+async def reprioritize(deck: DeckDep, run_id: RunId, body: PriorityIn) -> dict[str, Any]:
+    """Move a build that is queued, waiting or paused up or down the queue."""
+    await deck.builds.reprioritize(run_id, body.priority)
+    return (await deck.builds.get(run_id)).as_json()

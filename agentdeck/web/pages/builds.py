@@ -144,6 +144,16 @@ async def start_build(request: Request, form: FormDep) -> Response:
     return redirect(request, f"/builds/{run.id}")
 
 
+@router.post("/builds/{run_id}/priority")
+async def reprioritize(request: Request, run_id: RunId, form: FormDep) -> Response:
+    """Move a build up or down the queue (from the queue's table)."""
+    priority = _int(form, "priority", None)
+    if priority is None:
+        raise InvalidInput("give a priority from 0 to 1000", "priority")
+    await deck_of(request).builds.reprioritize(run_id, priority)
+    return redirect(request, "/builds")
+
+
 async def _build_data(request: Request, run_id: str) -> BuildPageOut:
     view = await deck_of(request).builds.get(run_id)
     return BuildPageOut(build=view.as_json())
