@@ -112,12 +112,19 @@ async def test_build_pages_forms_and_errors(
     assert "not the top folder of a git repository" in bad.text
     added = await client.post("/repositories", data={"csrf_token": token, "path": str(repo)})
     assert added.status_code == 303
+    listed = (await client.get("/repositories?format=json")).json()["repositories"]
+    assert [(r["name"], r["builds_cost_usd"]) for r in listed] == [("cockpit", "0")]
     shown = await client.get("/repositories/cockpit")
     assert "cockpit/agents/base_agent.py" in shown.text
     assert "Sample cockpit with BaseAgent and CodeArchitect" in shown.text
 
     builds = await client.get("/builds")
     token = csrf_of(builds.text)
+    assert 'data-testid="modes"' in builds.text
+    modes = (await client.get("/builds?format=json")).json()["modes"]
+    assert modes["balanced"]["backend"]["kinds"]["auth-security"][0] == (
+        "anthropic:claude-sonnet-4-5"
+    )
     form = {"csrf_token": token, "repository": "cockpit", "request": "Add agents: Scout"}
     wrong = await client.post("/builds", data={**form, "priority": "high"})
     assert wrong.status_code == 422

@@ -62,7 +62,7 @@ class GateIn(BaseModel):
     comment: str | None = Field(None, max_length=4000)
 
 
-@router.get("/api/repositories", responses=responses(401))
+@router.get("/api/repositories", responses=responses(401, 422))
 async def list_repositories(deck: DeckDep) -> list[dict[str, Any]]:
     return [repository_json(r) for r in await deck.builds.repositories.list()]
 
@@ -85,7 +85,7 @@ async def add_repository(deck: DeckDep, body: RepositoryIn) -> dict[str, Any]:
     return repository_json(row)
 
 
-@router.get("/api/repositories/{key}", responses=responses(401, 404))
+@router.get("/api/repositories/{key}", responses=responses(401, 404, 422))
 async def get_repository(deck: DeckDep, key: RepoKey) -> dict[str, Any]:
     """The repository with its branches, recent commits and files."""
     view = await deck.builds.repositories.view(key)
@@ -99,7 +99,7 @@ async def get_repository(deck: DeckDep, key: RepoKey) -> dict[str, Any]:
     }
 
 
-@router.get("/api/builds", responses=responses(401))
+@router.get("/api/builds", responses=responses(401, 422))
 async def list_builds(deck: DeckDep) -> list[dict[str, Any]]:
     """The queue (highest priority first), then finished builds."""
     return [
@@ -135,7 +135,7 @@ async def start_build(deck: DeckDep, body: BuildIn) -> dict[str, Any]:
     return (await deck.builds.get(run.id)).as_json()
 
 
-@router.get("/api/builds/{run_id}", responses=responses(401, 404))
+@router.get("/api/builds/{run_id}", responses=responses(401, 404, 422))
 async def get_build(deck: DeckDep, run_id: RunId) -> dict[str, Any]:
     """Review, plan with estimates, phases with diffs and tests, the monitor, the gate."""
     return (await deck.builds.get(run_id)).as_json()

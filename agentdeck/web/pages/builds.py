@@ -31,10 +31,12 @@ APPROVALS = ("whole", "per-phase", "none")
 
 
 class BuildsPageOut(BaseModel):
-    """The JSON twin of `/builds`: the queue first, then finished builds; the repositories."""
+    """The JSON twin of `/builds`: the queue first, then finished builds; the repositories;
+    the modes (each role's model chain, by task kind)."""
 
     builds: list[dict[str, Any]]
     repositories: list[dict[str, Any]]
+    modes: dict[str, Any]
 
 
 class BuildPageOut(BaseModel):
@@ -44,7 +46,7 @@ class BuildPageOut(BaseModel):
 
 
 class RepositoriesPageOut(BaseModel):
-    """The JSON twin of `/repositories`."""
+    """The JSON twin of `/repositories`: each with what its builds cost so far (USD)."""
 
     repositories: list[dict[str, Any]]
 
@@ -83,7 +85,11 @@ async def _builds_page(
     deck = deck_of(request)
     runs = await deck.builds.list()
     repositories = [repository_json(r) for r in await deck.builds.repositories.list()]
-    data = BuildsPageOut(builds=[_row(r) for r in runs], repositories=repositories)
+    data = BuildsPageOut(
+        builds=[_row(r) for r in runs],
+        repositories=repositories,
+        modes=deck.builds.modes.as_json(),
+    )
     context = {
         "page_key": "builds",
         "modes": MODES,
@@ -91,6 +97,7 @@ async def _builds_page(
         "errors": errors or {},
         "values": values or {},
         "names": {r["id"]: r["name"] for r in repositories},
+        "agents_file": str(deck.agents.file),
     }
     return page(request, "builds.html", data, context, 422 if errors else 200)
 
@@ -186,8 +193,14 @@ async def decide_build_gate(request: Request, run_id: RunId, form: FormDep) -> R
 async def _repositories_page(
     request: Request, errors: dict[str, str] | None = None, status: int = 200
 ) -> Response:
-    rows = await deck_of(request).builds.repositories.list()
-    data = RepositoriesPageOut(repositories=[repository_json(r) for r in rows])
+    deck = deck_of(request)
+    rows = await deck.builds.repositories.list()
+    costs = await deck.builds.cost_by_repository()
+    data = RepositoriesPageOut(
+        repositories=[
+            {**repository_json(r), "builds_cost_usd": str(costs.get(r.id, 0))} for r in rows
+        ]
+    )
     context = {"page_key": "repositories", "errors": errors or {}}
     return page(request, "repositories.html", data, context, status)
 
