@@ -6,6 +6,7 @@ gate or finishes, so a build can be driven from a terminal alone (no `agentdeck 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -47,6 +48,16 @@ def start(
     phases: Annotated[int | None, typer.Option(help="Phases to execute (default all).")] = None,
     priority: Annotated[int, typer.Option(help="0 to 1000; higher runs first.")] = 0,
     push: Annotated[bool, typer.Option(help="Push the branch to the repository's remote.")] = False,
+    not_before: Annotated[
+        datetime | None,
+        typer.Option(help="Run overnight: not before this time (UTC unless it says otherwise)."),
+    ] = None,
+    budget: Annotated[
+        float | None, typer.Option(help="Budget in USD (alerts at 50/80/100 %).")
+    ] = None,
+    orchestrator_model: Annotated[
+        str | None, typer.Option(help="The orchestrator's model, e.g. anthropic:claude-sonnet-4-5.")
+    ] = None,
     run: RunOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -62,6 +73,9 @@ def start(
             max_phases=phases,
             priority=priority,
             push=push,
+            not_before=None if not_before is None else _utc(not_before),
+            budget_usd=budget,
+            orchestrator_model=orchestrator_model,
         )
         if run:
             await _drive(deck, started.id)
@@ -81,6 +95,10 @@ def _decide(
         return await deck.builds.get(run_id)
 
     _show(with_deck(go), as_json)
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 GateOption = Annotated[

@@ -46,6 +46,7 @@ class Builds:
         not_before: datetime | None = None,
         budget_usd: float | None = None,
         test_command: str | None = None,
+        orchestrator_model: str | None = None,
     ) -> Run:
         """Queue a build of `request` on a registered repository (by id or name)."""
         row = await self.repositories.get(repository)
@@ -69,6 +70,7 @@ class Builds:
             "budget_usd": None if budget is None else float(budget),
             "test_command": test_command,
             "webhook_url": settings.build_webhook_url,
+            "orchestrator_model": orchestrator_model or None,
         }
         return await self._deck.submit(WORKFLOW, inputs, priority=priority, not_before=not_before)
 

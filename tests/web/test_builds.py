@@ -129,6 +129,9 @@ async def test_build_pages_forms_and_errors(
     wrong = await client.post("/builds", data={**form, "priority": "high"})
     assert wrong.status_code == 422
     assert "priority must be a whole number" in wrong.text
+    model = await client.post("/builds", data={**form, "orchestrator_model": "x:y"})
+    assert model.status_code == 422
+    assert "unknown provider" in model.text
     late = await client.post("/builds", data={**form, "not_before": "2999-01-01T02:00"})
     assert late.status_code == 303
     build_id = late.headers["location"].rsplit("/", 1)[-1]

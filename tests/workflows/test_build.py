@@ -13,7 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agentdeck.deck import Deck
+from agentdeck.domain.errors import InvalidInput
 from agentdeck.domain.runs import Run
 from tests.llm.decks import drain
 from tests.sample_repo import git, make_sample_repo
@@ -222,3 +225,20 @@ async def test_two_builds_on_one_repository_do_not_touch_each_other(
     assert "cockpit/agents/scout.py" not in files_two
     assert "cockpit/agents/critic.py" in files_two
     assert "cockpit/agents/critic.py" not in files_one
+
+
+async def test_build_inputs_are_checked_before_anything_is_queued(
+    deck: Deck, tmp_path: Path
+) -> None:
+    base = {"repository": str(tmp_path), "request": REQUEST}
+    for bad, field in (
+        ({"orchestrator_model": "nowhere:model"}, "inputs.orchestrator_model"),
+        ({"mode": "busu"}, "inputs.mode"),
+        ({"plan_approval": "sometimes"}, "inputs.plan_approval"),
+        ({"webhook_url": "ftp://x"}, "inputs.webhook_url"),
+        ({"request": ""}, "inputs.request"),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            await deck.submit("build", {**base, **bad})
+        assert caught.value.field == field
+    assert (await deck.list()).items == []

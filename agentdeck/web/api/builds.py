@@ -50,6 +50,9 @@ class BuildIn(BaseModel):
     not_before: datetime | None = Field(None, description="Run overnight: not before this time.")
     budget_usd: float | None = Field(None, ge=0)
     test_command: str | None = Field(None, max_length=1000)
+    orchestrator_model: str | None = Field(
+        None, max_length=200, description="`provider:model`; empty: the mode's choice."
+    )
 
 
 class GateIn(BaseModel):
@@ -131,6 +134,7 @@ async def start_build(deck: DeckDep, body: BuildIn) -> dict[str, Any]:
         not_before=body.not_before,
         budget_usd=body.budget_usd,
         test_command=body.test_command,
+        orchestrator_model=body.orchestrator_model,
     )
     return (await deck.builds.get(run.id)).as_json()
 

@@ -144,6 +144,7 @@ async def start_build(request: Request, form: FormDep) -> Response:
             priority=_int(form, "priority", 0) or 0,
             not_before=_not_before(first(form, "not_before")),
             push=first(form, "push") == "on",
+            orchestrator_model=first(form, "orchestrator_model").strip() or None,
         )
     except InvalidInput as error:
         field = (error.field or "form").removeprefix("inputs.")
