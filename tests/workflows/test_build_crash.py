@@ -70,7 +70,9 @@ async def test_build_killed_mid_phase_resumes_without_repeating_edits_or_calls(
         "llm:review": 1,
         "llm:plan:1": 1,
         "llm:code:P1:1.1:0": 1,
+        "llm:code:P1:1.1:0#1": 1,
         "llm:code:P1:1.2:0": 1,
+        "llm:code:P1:1.2:0#1": 1,
     }
     writes = [
         e.data["path"]

@@ -71,7 +71,7 @@ async def test_budget_alerts_and_webhook_notices_are_sent_once(
         "request": "Add agents: Scout",
         "worktrees_dir": str(tmp_path / "worktrees"),
         "test_command": FAST_TESTS,
-        "budget_usd": 0.04,
+        "budget_usd": 0.06,
         "webhook_url": receiver.url,
         "diff_approval": False,
     }
@@ -84,17 +84,18 @@ async def test_budget_alerts_and_webhook_notices_are_sent_once(
     run = await deck.get(run.id)
     assert run.status == "succeeded", run.error
 
-    # review 1¢, plan 2¢ (50 %), class 3¢, test 4¢ (80 and 100 %)
+    # review 1¢, plan 2¢, then two turns (tools, answer) per task: the class 4¢ (50 %),
+    # its test 6¢ (80 and 100 %)
     alerts = [e.data for e in await deck.events(run.id) if e.kind == "build.budget_alert"]
     assert [(a["threshold"], a["spent_usd"]) for a in alerts] == [
-        (50, "0.02"),
-        (80, "0.04"),
-        (100, "0.04"),
+        (50, "0.04"),
+        (80, "0.06"),
+        (100, "0.06"),
     ]
     events = [b["agentdeck"]["event"] for b in receiver.bodies]
-    assert events == ["budget", "gate", "budget", "budget", "finished"]
+    assert events == ["gate", "budget", "budget", "budget", "finished"]
     assert all(isinstance(b["text"], str) and b["blocks"] for b in receiver.bodies)
-    assert receiver.bodies[1]["agentdeck"]["gate"] == "plan"
+    assert receiver.bodies[0]["agentdeck"]["gate"] == "plan"
     assert receiver.bodies[-1]["agentdeck"]["branch"] == f"agentdeck/{run.id}"
 
 

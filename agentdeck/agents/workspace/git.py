@@ -6,8 +6,11 @@ The committer is fixed (`agentdeck`) so that a machine without a git identity ca
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +114,21 @@ def recent_commits(repo: Path, ref: str = "HEAD", limit: int = 20) -> list[Commi
     return commits
 
 
+@contextmanager
+def worktrees_locked(repo: Path) -> Iterator[None]:
+    """Hold the repository's worktree lock: git's worktree add, remove and prune read and
+    write `.git/worktrees/` without one, and two builds of one repository (in any process
+    of this machine) would otherwise see each other's half-made entries."""
+    common = Path(git(repo, "rev-parse", "--git-common-dir").strip())
+    lock_path = (repo / common if not common.is_absolute() else common) / "agentdeck.lock"
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def add_worktree(repo: Path, path: Path, branch: str, base: str = "HEAD") -> None:
     """A new worktree at `path` on a new branch; reuses the branch when it exists already.
 
@@ -118,18 +136,20 @@ def add_worktree(repo: Path, path: Path, branch: str, base: str = "HEAD") -> Non
     """
     if path.exists() and (path / ".git").exists():
         return
-    git(repo, "worktree", "prune")
-    if branch_exists(repo, branch):
-        git(repo, "worktree", "add", "--quiet", str(path), branch)
-    else:
-        git(repo, "worktree", "add", "--quiet", "-b", branch, str(path), base)
+    with worktrees_locked(repo):
+        git(repo, "worktree", "prune")
+        if branch_exists(repo, branch):
+            git(repo, "worktree", "add", "--quiet", str(path), branch)
+        else:
+            git(repo, "worktree", "add", "--quiet", "-b", branch, str(path), base)
 
 
 def remove_worktree(repo: Path, path: Path) -> None:
     """Remove the worktree (its files and git's record of it); the branch stays."""
-    if path.exists():
-        git(repo, "worktree", "remove", "--force", str(path))
-    git(repo, "worktree", "prune")
+    with worktrees_locked(repo):
+        if path.exists():
+            git(repo, "worktree", "remove", "--force", str(path))
+        git(repo, "worktree", "prune")
 
 
 def diff(worktree: Path) -> list[FileDiff]:
