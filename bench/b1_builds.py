@@ -4,8 +4,9 @@ Each build reviews the sample repository (a BaseAgent and a CodeArchitect), plan
 phase per requested class, and executes `phases` phase(s) in its own git worktree with
 no gate: coding agents answered by the offline simulator after `latency_s` seconds,
 the repository's tests in the bubblewrap sandbox, a commit on agentdeck/<run-id>. The
-ideal makespan is the model calls of one build in sequence (review, plan, two per
-phase) times the latency; the tests and git come on top of it. Also measured: the
+ideal makespan is the model calls of one build in sequence (review, plan, and each
+coding agent's turns: one with its file tools, one with its answer) times the latency;
+the tests and git come on top of it. Also measured: the
 worktree setup and teardown steps (p50 and max), the worktrees' peak disk use, and the
 process's peak memory (RSS, this process and its children).
 """
@@ -114,10 +115,12 @@ async def measure(db: str, params: dict[str, Any]) -> dict[str, float]:
             setup = await _step_seconds(deck, ids, "worktree")
             teardown = await _step_seconds(deck, ids, "worktree:remove")
             tests = await _step_seconds(deck, ids, "tests:P1:0")
+            # model calls in sequence in one build (review, plan, each agent's turns)
+            calls = sum(s.key.startswith("llm:") for s in await deck.steps(ids[0]))
         finally:
             stop.set()
             await deck.close()
-    ideal = (2 + 2 * params["phases"]) * params["latency_s"]
+    ideal = calls * params["latency_s"]
     rss_mb = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -134,4 +137,5 @@ async def measure(db: str, params: dict[str, Any]) -> dict[str, float]:
         "tests_p50_s": percentile(tests, 50),
         "peak_disk_mb": peak_disk[0] / 1e6,
         "peak_rss_mb": rss_mb,
+        "model_calls_per_build": float(calls),
     }
