@@ -13,6 +13,7 @@ export AGENTDECK_SCREENSHOT_DIR ?= build/screenshots
 pg_url = $(1)="$$(scripts/ensure-postgres.sh)" && export $(1)
 
 RUN_TESTS = $(call pg_url,AGENTDECK_TEST_POSTGRES_URL) && scripts/ensure-iproute2.sh && \
+	scripts/ensure-bubblewrap.sh >/dev/null && \
 	if [ -d tests/browser ]; then AGENTDECK_CHROMIUM="$$(scripts/ensure-chromium.sh)" && export AGENTDECK_CHROMIUM; fi && \
 	mkdir -p "$(AGENTDECK_SCREENSHOT_DIR)" && \
 	.venv/bin/pytest $(PYTEST_ARGS)

@@ -156,6 +156,22 @@ class Settings(BaseSettings):
         timedelta(seconds=20),
         description="Longest backoff between retries; also caps a provider's Retry-After.",
     )
+    # builds: repositories, worktrees, the test sandbox, notifications
+    builds_dir: Path | None = Field(
+        None,
+        description="Folder for cloned repositories and build worktrees; default: data_dir/builds.",
+    )
+    build_test_timeout: float = Field(
+        300, gt=0, le=3600, description="Seconds a build's tests may take in the sandbox."
+    )
+    build_webhook_url: str | None = Field(
+        None,
+        description="URL that receives a Slack-compatible JSON message when a build waits at "
+        "a gate, finishes, fails or crosses a budget threshold.",
+    )
+
+    def resolved_builds_dir(self) -> Path:
+        return (self.builds_dir or self.data_dir / "builds").resolve()
 
     # deployment on several machines (docs/deploy.md)
     listen_database_url: str | None = Field(

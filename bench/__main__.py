@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from bench import (
+    b1_builds,
     p1_plan,
     s1_stacks,
     w1_throughput,
@@ -38,6 +39,7 @@ WORKLOADS: dict[str, ModuleType] = {
         w5_browser,
         p1_plan,
         s1_stacks,
+        b1_builds,
     )
 }
 # flags that override the param of the same name, in the workloads that have it

@@ -67,9 +67,18 @@ def parse_agents(
         raise AgentConfigError(
             label, None, "agents", "the file must have a top-level `agents:` list"
         )
-    extra = sorted(set(document) - {"agents"})
+    extra = sorted(set(document) - {"agents", "modes"})
     if extra:
-        raise AgentConfigError(label, None, extra[0], "unknown top-level key (only `agents:`)")
+        raise AgentConfigError(
+            label, None, extra[0], "unknown top-level key (only `agents:` and `modes:`)"
+        )
+    if "modes" in document:
+        from agentdeck.agents.modes import ModeTable  # the build modes, checked with the agents
+
+        try:
+            ModeTable.overlay(document["modes"] or {}, label)
+        except InvalidInput as error:
+            raise AgentConfigError(label, None, "modes", str(error)) from None
     entries = document["agents"]
     if not isinstance(entries, list):
         raise AgentConfigError(label, None, "agents", "must be a list of agent mappings")

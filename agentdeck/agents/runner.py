@@ -18,7 +18,7 @@ import dataclasses
 import json
 import logging
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -47,7 +47,7 @@ from agentdeck.domain.retry import NO_RETRY
 from agentdeck.engine.context import RunContext, Usage
 from agentdeck.llm.calls import Attempt, ModelCaller, Throttles
 from agentdeck.llm.limits import Limits, Throttle
-from agentdeck.llm.names import SIMULATOR_REF, ModelRef
+from agentdeck.llm.names import SIMULATOR_REF, ModelRef, parse_model_name
 from agentdeck.llm.pricing import input_token_bound, worst_case
 from agentdeck.llm.providers import ModelFactory
 
@@ -119,14 +119,20 @@ class AgentRunner:
         *,
         key: str | None = None,
         role: str | None = None,
+        models: Sequence[str] | None = None,
     ) -> AgentReply:
         """Ask `agent` to answer `prompt`, as journaled steps of the run.
 
         `key` names the call within the run (e.g. "evaluate:2") and must be unique in it;
-        by default the n-th call of an agent in the run is `<agent>:<n>`.
+        by default the n-th call of an agent in the run is `<agent>:<n>`. `models`, when
+        given, replaces the agent's chain for this call (a build's mode picks it).
         """
         state = self._state(ctx)
         configured = await self._agent(ctx, state, agent)
+        if models:
+            endpoints = self.factory.config.endpoints
+            chain = tuple(parse_model_name(m, endpoints) for m in models)
+            configured = dataclasses.replace(configured, chain=chain)
         if role is not None and role != configured.role:
             # one agent may hold several roles of a workflow: it answers in the one asked
             spec = configured.spec.model_copy(update={"role": role})

@@ -33,6 +33,11 @@ ROLES = (
     "stack-builder",
     "stack-communicator",
     "stack-reviewer",
+    "orchestrator",
+    "backend",
+    "frontend",
+    "tester",
+    "devops",
 )
 Source = Literal["file", "database"]
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from agentdeck.agents.workspace import tools as workspace_tools
 from agentdeck.domain.errors import NotFound
 
 if TYPE_CHECKING:
@@ -72,3 +73,5 @@ def word_count(text: str) -> int:
 default_tools = ToolRegistry()
 default_tools.register(current_time)
 default_tools.register(word_count)
+for _fn in workspace_tools.TOOLS:  # list/read/search/write/edit files of a build's worktree
+    default_tools.register(_fn)

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from agentdeck import __version__
 from agentdeck.cli.agents import agents_app
+from agentdeck.cli.builds import build_app, repos_app
 from agentdeck.cli.plans import plans_app, tasks_app
 from agentdeck.cli.providers import print_llm_choice, providers_app
 from agentdeck.cli.run import run_command
@@ -29,6 +30,8 @@ app.add_typer(plans_app, name="plans")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(stacks_app, name="stacks")
 app.add_typer(providers_app, name="providers")
+app.add_typer(build_app, name="build")
+app.add_typer(repos_app, name="repos")
 app.command("run")(run_command)
 console = Console()
 

@@ -17,6 +17,7 @@ from agentdeck import __version__
 from agentdeck.agents.llm_layer import LLMLayer
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
+from agentdeck.deck.builds import Builds
 from agentdeck.deck.costs import Costs
 from agentdeck.deck.sessions import DashboardSessions
 from agentdeck.deck.stacks import Stacks
@@ -106,6 +107,7 @@ class Deck:
         self.services = Services()
         self.llm.provide(self.services)
         self.stacks = Stacks(self)  # stacks of role agents; provides the stack workflow's board
+        self.builds = Builds(self)  # repositories and builds; provides the build modes
 
     # --- life cycle ----------------------------------------------------------
 

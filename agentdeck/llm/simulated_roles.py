@@ -18,6 +18,7 @@ Formats (real models are asked for the same ones by the shipped agents' instruct
   — whole-file contents, not diffs.
 * reviewer: JSON `{"summary", "approved": bool, "score", "findings": [{"id", "severity":
   "low"|"medium"|"high", "title", "detail", "path", "recommendation"}], "simulated": true}`.
+* build-review, build-plan, build-code: see `simulated_build`.
 * communicator: JSON `{"summary", "messages": [{"to", "subject", "body"}], "simulated": true}`.
 * stack-planner, stack-builder, stack-communicator, stack-reviewer, stack-summarizer:
   the roles of a stack, answered by `simulated_stack`.
@@ -30,6 +31,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 
+from agentdeck.llm import simulated_build
 from agentdeck.llm.simulated_stack import STACK_ROLES
 from agentdeck.llm.simulated_stack import answer as stack_answer
 
@@ -53,6 +55,9 @@ def answer(role: str, prompt: str) -> str:
     """The simulator's answer for `role` to `prompt`."""
     if role in STACK_ROLES:
         return stack_answer(role, prompt)
+    build = simulated_build.ROLES.get(role)
+    if build is not None:
+        return build(prompt)
     return _ROLES.get(role, _executor)(prompt, digest(role, prompt))
 
 

@@ -1,4 +1,5 @@
-"""SQLAlchemy Core tables: runs, steps, events, artifacts, signals, workers, usage and agents."""
+"""SQLAlchemy Core tables: runs, steps, events, artifacts, signals, workers, usage, agents,
+tasks, external agents and repositories."""
 
 from __future__ import annotations
 
@@ -438,4 +439,21 @@ stack_controls = Table(
     Column("id", Integer, primary_key=True),
     Column("scale", Integer),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# --- builds: the git repositories builds run on ---------------------------------------
+
+# A repository registered by path or cloned (then `origin` is where from); builds are
+# runs of the `build` workflow whose inputs name the repository's id.
+repositories = Table(
+    "repositories",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("origin", Text, nullable=True),
+    Column("push_remote", Text, nullable=True),
+    Column("budget_usd", Numeric(18, 8), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("name", name="uq_repositories_name"),
 )

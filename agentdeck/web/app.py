@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from agentdeck import __version__
 from agentdeck.deck import Deck
 from agentdeck.web import errors, pages
-from agentdeck.web.api import agents, external, runs, stacks, system, tasks
+from agentdeck.web.api import agents, builds, external, runs, stacks, system, tasks
 from agentdeck.web.auth import require_token
 from agentdeck.web.dependencies import reject_nul_params
 from agentdeck.web.edge import Edge
@@ -74,6 +74,7 @@ def create_app(deck: Deck, bound_host: str | None = None) -> FastAPI:
     for router in (
         runs.router,
         agents.router,
+        builds.router,
         stacks.router,
         system.router,
         tasks.router,

@@ -17,7 +17,7 @@ runner = CliRunner()
 def test_check_accepts_the_shipped_file() -> None:
     result = runner.invoke(app, ["agents", "check", str(SHIPPED_AGENTS)])
     assert result.exit_code == 0, result.output
-    assert "13 agent(s) OK" in result.output
+    assert "18 agent(s) OK" in result.output
 
 
 def test_check_rejects_a_broken_file_naming_file_agent_and_field(tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_list_shows_a_table_the_skills_and_whether_the_simulator_is_used(
     assert result.exit_code == 0, result.output
     assert "producer" in result.output
     assert "security-review" in result.output
-    assert "coder, reviewer" in result.output
+    assert "backend, coder, devops, reviewer" in result.output
     assert "offline simulator" in result.output
 
 

@@ -28,7 +28,7 @@ CRITIC = {
 async def test_the_catalog_lists_the_file_agents_as_read_only(make_deck: DeckMaker) -> None:
     deck = make_deck()
     agents = await deck.agents.list()
-    assert [a.name for a in agents][:3] == ["builder", "coder", "communicator"]
+    assert [a.name for a in agents][:3] == ["backend", "builder", "coder"]
     assert all(a.read_only and a.source == "file" for a in agents)
     [evaluator] = await deck.agents.list(role="evaluator")
     assert evaluator.name == "evaluator"
@@ -102,8 +102,8 @@ async def test_the_skills_library_is_listed_with_its_agents(make_deck: DeckMaker
     deck = make_deck()
     await deck.agents.create(CRITIC)
     uses = {u.skill.name: u.agents for u in await deck.agents.skill_uses()}
-    assert uses["security-review"] == ["coder", "reviewer", "critic"]
-    assert uses["api-design"] == ["coder"]
+    assert uses["security-review"] == ["backend", "coder", "devops", "reviewer", "critic"]
+    assert uses["api-design"] == ["backend", "coder"]
 
 
 async def test_a_stored_agent_answers_in_a_run(make_deck: DeckMaker, registry: Registry) -> None:

@@ -14,6 +14,7 @@ from agentdeck.web.dependencies import reject_nul_params
 from agentdeck.web.pages import (
     agents,
     api_docs,
+    builds,
     execution,
     new_run,
     overview,
@@ -38,6 +39,7 @@ ROUTERS: list[APIRouter] = [
     agents.router,
     stacks.router,  # before stack_detail: /stacks/new is not a stack named "new"
     stack_detail.router,
+    builds.router,
     workers.router,
 ]
 

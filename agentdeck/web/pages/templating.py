@@ -65,6 +65,8 @@ NAV: list[NavItem] = [
     NavItem("overview", "Overview", "/"),
     NavItem("runs", "Runs", "/runs"),
     NavItem("new", "Start a run", "/runs/new"),
+    NavItem("builds", "Builds", "/builds"),
+    NavItem("repositories", "Repositories", "/repositories"),
     NavItem("agents", "Agents", "/agents"),
     NavItem("stacks", "Stacks", "/stacks"),
     NavItem("workers", "Workers", "/workers"),
@@ -183,6 +185,7 @@ def _environment() -> Environment:
         clock=clock_text,
         absolute=absolute_text,
         urlquote=lambda value: quote(str(value), safe=""),
+        markdown=safe_html.markdown_html,
     )
     env.globals.update(
         static_url=static_url,
