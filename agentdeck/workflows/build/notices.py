@@ -6,6 +6,7 @@ a webhook that fails is recorded on the step and never fails the build.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -74,7 +75,7 @@ class BudgetWatch:
                 "spent_usd": str(self.spent),
             }
             alerted: dict[str, Any] = await ctx.step(
-                f"alert:{key}", lambda fields=fields: fields, retry=NO_RETRY
+                f"alert:{key}", functools.partial(dict, fields), retry=NO_RETRY
             )
             ctx.emit("build.budget_alert", text, **alerted)
             await notify(ctx, self.webhook_url, key, text, **fields)
