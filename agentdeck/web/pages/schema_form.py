@@ -2,7 +2,9 @@
 
 Each property becomes one field: agents (`x-agentdeck-kind: agent`) a list of agents,
 enums a list, integers and numbers number inputs with their bounds, booleans a checkbox,
-lists of strings one item per line, and any other object or list a JSON text area. What
+lists of strings one item per line, a value that may be text or JSON (a plan) a text area
+read as JSON when it starts like JSON and as text otherwise, and any other object or list
+a JSON text area. What
 the schema alone cannot check (patterns, nested models) the workflow's own validation
 checks on submit, and its error is shown next to the field it names.
 """
@@ -27,7 +29,7 @@ class FormField:
     key: str
     label: str
     help: str
-    widget: str  # agent, select, text, number, checkbox, lines, json
+    widget: str  # agent, select, text, number, checkbox, lines, json, text_or_json
     required: bool
     nullable: bool = False
     value: str = ""
@@ -36,6 +38,7 @@ class FormField:
     attrs: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     json_type: str | None = None
+    kind: str | None = None  # x-agentdeck-kind: "plan" fields get a preview of their tasks
 
     @property
     def groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -69,9 +72,20 @@ def _unwrap_nullable(schema: dict[str, Any], node: dict[str, Any]) -> tuple[dict
     return node, False
 
 
+def _text_or_json(schema: dict[str, Any], node: dict[str, Any]) -> bool:
+    """A value that may be a string or JSON (`str | dict | list`)."""
+    options = node.get("anyOf")
+    if not isinstance(options, list):
+        return False
+    types = {_resolve(schema, o).get("type") for o in options}
+    return "string" in types and bool(types & {"object", "array"})
+
+
 def _show(value: Any, widget: str) -> str:
     if value is None:
         return ""
+    if widget == "text_or_json" and not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False, indent=2)
     if widget == "json":
         return json.dumps(value, ensure_ascii=False, indent=2)
     if widget == "lines" and isinstance(value, list):
@@ -126,9 +140,13 @@ def fields_of(
                 attrs["maxlength"] = str(node["maxLength"])
         elif kind == "array" and _resolve(schema, node.get("items") or {}).get("type") == "string":
             widget = "lines"
+        elif _text_or_json(schema, node):
+            widget = "text_or_json"
         examples = node.get("examples")
         if widget == "json" and isinstance(examples, list) and examples:
             attrs["placeholder"] = json.dumps(examples[0], ensure_ascii=False, indent=2)
+        elif widget == "text_or_json" and isinstance(examples, list) and examples:
+            attrs["placeholder"] = str(examples[0])
         name = PREFIX + key
         default = node.get("default")
         if values is not None and name in values:
@@ -152,6 +170,7 @@ def fields_of(
                 attrs=attrs,
                 error=(errors or {}).get(name),
                 json_type=kind if isinstance(kind, str) else None,
+                kind=node.get("x-agentdeck-kind"),
             )
         )
     return out
@@ -195,4 +214,17 @@ def _parse(f: FormField, text: str) -> Any:
             return json.loads(text)
         except ValueError as error:
             raise ValueError(f"is not valid JSON ({error})") from None
+    if f.widget == "text_or_json":
+        return text_or_json(text)
+    return text
+
+
+def text_or_json(text: str) -> Any:
+    """JSON when the text starts like JSON and parses, else the text itself; the workflow
+    then says what is wrong with it (a plan's "is not valid JSON: ...")."""
+    if text.startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
     return text
