@@ -297,8 +297,6 @@ def _planner(prompt: str, d: bytes) -> str:
                 "estimated_cost_usd": round(hours * 0.25, 2),
             }
         )
-    for task in tasks:
-        task["phase"] = next(p["id"] for p in phases if task["id"] in p["tasks"])  # type: ignore[operator]
     summary = (
         f"{len(tasks)} tasks in {len(phases)} phases ({joined([str(p['title']) for p in phases])}) "
         f"for: {title}. Planned by the offline simulator."
