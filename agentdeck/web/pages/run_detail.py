@@ -16,11 +16,13 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import InvalidInput
 from agentdeck.domain.runs import Event, RunFilter
+from agentdeck.domain.tasks import REVIEW_GATE
 from agentdeck.web.api.runs import run_out
 from agentdeck.web.pages import run_views
+from agentdeck.web.pages.gates import explain
 from agentdeck.web.pages.run_views import RunPageOut
 from agentdeck.web.pages.templating import PageRoute, deck_of, fragment, page, redirect
-from agentdeck.web.schemas import ArtifactOut, EventOut
+from agentdeck.web.schemas import ArtifactOut, EventOut, task_views
 from agentdeck.web.sessions import FormDep, first, require_sign_in
 
 router = APIRouter(
@@ -66,10 +68,16 @@ async def run_data(
     artifacts = await deck.artifacts(run_id)
     attempts = run_views.attempts_of(artifacts)
     retries = await deck.list(RunFilter(retry_of=run_id), limit=20)
+    gate = run_views.gate_of(run, events)
+    if gate is not None:
+        blocked = None
+        if gate.name == REVIEW_GATE:
+            blocked = task_views(run_id, await deck.tasks.tasks(run_id)).blocked
+        gate.help = explain(gate.name, gate.message, run, blocked)
     data = RunPageOut(
         run=run,
         actions=run_views.actions_of(run),
-        gate=run_views.gate_of(run, events),
+        gate=gate,
         retried_as=[r.id for r in retries.items],
         scores=run_views.scores_of(run, events, attempts),
         attempts=attempts,

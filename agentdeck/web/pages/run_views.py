@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
 from agentdeck.domain.runs import Artifact, Event, RunStatus, WaitKind, can_transition
+from agentdeck.web.pages.gates import GateHelpOut
 from agentdeck.web.safe_html import artifact_html, kind_of
 from agentdeck.web.schemas import ArtifactOut, EventOut, RunOut
 
@@ -49,6 +50,9 @@ class GateOut(BaseModel):
     name: str
     message: str | None
     opened_event: int | None
+    help: GateHelpOut | None = Field(
+        None, description="Where the run waits, why, and what each decision will do."
+    )
 
 
 class RunPageOut(BaseModel):
