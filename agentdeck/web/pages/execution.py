@@ -17,9 +17,15 @@ from pydantic import BaseModel, Field
 
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import InvalidInput, NotFound
-from agentdeck.domain.runs import Event
+from agentdeck.domain.runs import Event, RunStatus
 from agentdeck.web.api.runs import run_out
-from agentdeck.web.pages.task_details import TaskPlanOut, output_html, plan_details, took
+from agentdeck.web.pages.task_details import (
+    TaskPlanOut,
+    as_paused,
+    output_html,
+    plan_details,
+    took,
+)
 from agentdeck.web.pages.task_graph import task_graph_svg
 from agentdeck.web.pages.templating import PageRoute, deck_of, fragment, page, redirect
 from agentdeck.web.schemas import (
@@ -92,6 +98,8 @@ async def execution_data(deck: Deck, run_id: str) -> tuple[ExecutionPageOut, dic
         raise NotFound(f"run {run_id} is a {run.workflow} run: only plan runs have tasks")
     rows = await deck.tasks.tasks(run_id)
     tasks = task_views(run_id, rows)
+    if run.status == RunStatus.PAUSED:
+        tasks = as_paused(tasks)
     events = await _feed(deck, run_id)
     data = ExecutionPageOut(
         run=run_out(deck, run),

@@ -8,6 +8,7 @@ artifact, the plan exactly as it was checked when the tasks were created.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agentdeck.domain.plans import Plan, PlanTask
 from agentdeck.domain.runs import Artifact
+from agentdeck.domain.tasks import TaskStatus
 from agentdeck.web import safe_html
+from agentdeck.web.schemas import TasksOut
 
 PLAN_ARTIFACT = "plan.json"
 # an internal agent's output: its text, and who wrote it (shown in the task's line)
@@ -82,3 +85,24 @@ def took(started_at: datetime | None, finished_at: datetime | None) -> str | Non
     if minutes < 60:
         return f"{minutes} min {rest} s"
     return f"{minutes // 60} h {minutes % 60} min"
+
+
+PAUSED_REASON = "paused with the run: its attempt goes on when the run is resumed"
+
+
+def as_paused(tasks: TasksOut) -> TasksOut:
+    """A paused run's tasks as they stand: nothing of an internal agent is running.
+
+    A pause parks the run after the model calls in flight, which keep their answers in the
+    journal; their tasks stay `running` in the store until the resumed run settles them,
+    so they are shown as ready (to go on), with the reason.
+    """
+    moving = (TaskStatus.RUNNING, TaskStatus.ASSIGNED)
+    items = [
+        t.model_copy(update={"status": TaskStatus.READY, "reason": PAUSED_REASON})
+        if t.status in moving and t.executor != "external"
+        else t
+        for t in tasks.items
+    ]
+    counts = Counter(t.status.value for t in items if not t.is_group)
+    return tasks.model_copy(update={"items": items, "counts": dict(counts)})
