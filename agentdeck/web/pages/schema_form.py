@@ -19,6 +19,8 @@ from agentdeck.web.schemas import AgentOut
 from agentdeck.web.sessions import Form
 
 PREFIX = "inputs."
+UNDECLARED = "x-agentdeck-undeclared"
+ALL_INPUTS = "inputs"  # the form field holding every input of an undeclared workflow
 
 
 @dataclass
@@ -112,7 +114,13 @@ def fields_of(
     values: Form | None = None,
     errors: dict[str, str] | None = None,
 ) -> list[FormField]:
-    """The form of `schema`'s properties; `values` (a submitted form) override the defaults."""
+    """The form of `schema`'s properties; `values` (a submitted form) override the defaults.
+
+    A workflow that declares no inputs gets one JSON field for all of them: it may still
+    read some (`inputs["topic"]`), and a form saying "no inputs" would start it without.
+    """
+    if schema.get(UNDECLARED):
+        return [_all_inputs(values, errors)]
     required = set(schema.get("required", []))
     out = []
     for key, raw in (schema.get("properties") or {}).items():
@@ -176,10 +184,35 @@ def fields_of(
     return out
 
 
+def _all_inputs(values: Form | None, errors: dict[str, str] | None) -> FormField:
+    value = values[ALL_INPUTS][-1] if values is not None and ALL_INPUTS in values else "{}"
+    return FormField(
+        name=ALL_INPUTS,
+        key=ALL_INPUTS,
+        label="Inputs",
+        help="This workflow does not declare its inputs: give them as one JSON object, "
+        'e.g. {"topic": "..."}. A workflow that declares them (a pydantic model or a JSON '
+        "Schema on registration) gets a field for each.",
+        widget="json",
+        required=False,
+        value=value,
+        error=(errors or {}).get(ALL_INPUTS),
+        json_type="object",
+    )
+
+
 def inputs_of(fields: list[FormField]) -> tuple[dict[str, Any], dict[str, str]]:
     """The inputs a submitted form means, and the fields that could not be read."""
     inputs: dict[str, Any] = {}
     problems: dict[str, str] = {}
+    if len(fields) == 1 and fields[0].name == ALL_INPUTS:
+        try:
+            value = json.loads(fields[0].value.strip() or "{}")
+        except ValueError as error:
+            return {}, {ALL_INPUTS: f"inputs: is not valid JSON ({error})"}
+        if not isinstance(value, dict):
+            return {}, {ALL_INPUTS: "inputs: must be a JSON object"}
+        return value, {}
     for f in fields:
         text = f.value.strip()
         if f.widget == "checkbox":
