@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from pydantic import BaseModel
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -34,6 +35,7 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models import ModelRequestParameters
+from pydantic_ai.tools import ToolDefinition
 from pydantic_core import to_jsonable_python
 
 from agentdeck.agents.budget import BudgetLedger
@@ -52,6 +54,7 @@ from agentdeck.llm.providers import ModelFactory
 
 log = logging.getLogger(__name__)
 NO_TOOLS = ModelRequestParameters()
+OUTPUT_TOOL = "final_result"  # the name pydantic-ai gives its output tool
 MAX_TOOL_ROUNDS = 8
 
 
@@ -115,11 +118,15 @@ class AgentRunner:
         *,
         key: str | None = None,
         role: str | None = None,
+        output: type[BaseModel] | None = None,
     ) -> AgentReply:
         """Ask `agent` to answer `prompt`, as journaled steps of the run.
 
         `key` names the call within the run (e.g. "evaluate:2") and must be unique in it;
-        by default the n-th call of an agent in the run is `<agent>:<n>`.
+        by default the n-th call of an agent in the run is `<agent>:<n>`. `output` asks
+        for structured output of that shape, as pydantic-ai's output tools do: the model
+        is offered a `final_result` tool taking it, and the reply's text is the JSON it
+        was called with (a model that answers in text instead is read as before).
         """
         configured = await self.directory.configured(agent)
         if role is not None and role != configured.role:
@@ -132,9 +139,8 @@ class AgentRunner:
             ModelRequest(parts=[UserPromptPart(prompt)], instructions=configured.instructions)
         ]
         if not configured.spec.tools:
-            record = await self._model_step(
-                ctx, state, configured, f"llm:{key}", messages, NO_TOOLS
-            )
+            params = NO_TOOLS if output is None else structured(output)
+            record = await self._model_step(ctx, state, configured, f"llm:{key}", messages, params)
             return reply_from_records([record], [f"llm:{key}"])
         return await self._tool_loop(ctx, state, configured, key, messages)
 
@@ -224,7 +230,7 @@ class AgentRunner:
             "tool_calls": [
                 {"id": p.tool_call_id, "name": p.tool_name, "args": p.args_as_dict()}
                 for p in response.parts
-                if isinstance(p, ToolCallPart)
+                if isinstance(p, ToolCallPart) and p.tool_name != OUTPUT_TOOL
             ],
             "provider": answer.ref.provider,
             "model": answer.ref.name,
@@ -380,7 +386,24 @@ def _texts(messages: list[ModelMessage]) -> list[str]:
 
 
 def _text(response: ModelResponse) -> str:
+    """The answer's text; for structured output, the JSON the output tool was called with."""
+    for part in response.parts:
+        if isinstance(part, ToolCallPart) and part.tool_name == OUTPUT_TOOL:
+            return part.args_as_json_str()
     return "".join(p.content for p in response.parts if isinstance(p, TextPart))
+
+
+def structured(output: type[BaseModel]) -> ModelRequestParameters:
+    """Request parameters asking for `output` through an output tool (pydantic-ai's default
+    output mode, which every provider with tool calls supports); text stays allowed so a
+    model without tool calls still answers, and its text is read instead."""
+    tool = ToolDefinition(
+        name=OUTPUT_TOOL,
+        parameters_json_schema=output.model_json_schema(),
+        description=(output.__doc__ or "The final answer.").strip(),
+        kind="output",
+    )
+    return ModelRequestParameters(output_mode="tool", output_tools=[tool], allow_text_output=True)
 
 
 def _response(record: dict[str, Any]) -> ModelResponse:
