@@ -185,6 +185,19 @@ class AgentRunner:
             cost = _cost(record)
         finally:
             ledger.finish(scopes, reserve, cost)
+        for scope, limit, spent in ledger.overruns(scopes):
+            # the next call of this scope waits at the budget gate (spent > limit)
+            ctx.emit(
+                "budget.overrun",
+                f"{agent.name} cost more than was reserved: the {scope} budget ${limit} is "
+                f"overrun by ${spent - limit} (spent ${spent}); the next call waits at the "
+                "`budget` gate",
+                agent=agent.name,
+                scope=scope,
+                limit_usd=str(limit),
+                spent_usd=str(spent),
+                overrun_usd=str(spent - limit),
+            )
         return record
 
     async def _call(
