@@ -74,6 +74,15 @@ class _RunState:
 
     ledger: BudgetLedger
     counters: dict[str, int] = field(default_factory=dict)
+    # agent -> (its last answer, how many times in a row it gave it)
+    repeats: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def repeated(self, agent: str, text: str) -> int:
+        """Count `text` as `agent`'s latest answer; how many times in a row it gave it."""
+        last, times = self.repeats.get(agent, ("", 0))
+        times = times + 1 if text == last and text else 1
+        self.repeats[agent] = (text, times)
+        return times
 
     def next_key(self, agent: str) -> str:
         n = self.counters.get(agent, 0)
@@ -159,6 +168,7 @@ class AgentRunner:
         if ctx.is_replayed(step_key):
             record: dict[str, Any] = await ctx.step(step_key, _not_called)
             await ledger.replay(ctx, agent.name, _cost(record), record.get("budget"))
+            state.repeated(agent.name, record["text"])  # said already, when it was live
             return record
         refs = (SIMULATOR_REF,) if self.factory.offline else self._keyed_chain(agent)
         throttles = self._throttles(agent)
@@ -185,6 +195,7 @@ class AgentRunner:
             cost = _cost(record)
         finally:
             ledger.finish(scopes, reserve, cost)
+        self._watch_loop(ctx, state, agent.name, record["text"])
         for scope, limit, spent in ledger.overruns(scopes):
             # the next call of this scope waits at the budget gate (spent > limit)
             ctx.emit(
@@ -273,6 +284,18 @@ class AgentRunner:
             cost_usd=cost,
         )
         return record
+
+    def _watch_loop(self, ctx: RunContext, state: _RunState, agent: str, text: str) -> None:
+        """Say once when an agent has given the same answer `looping_after` times in a row."""
+        times = state.repeated(agent, text)
+        if times == self.factory.config.looping_after:
+            ctx.emit(
+                "agent.looping",
+                f"{agent} gave the same answer {times} times in a row: it may be looping",
+                agent=agent,
+                times=times,
+                answer=text[:300],
+            )
 
     def _keyed_chain(self, agent: ConfiguredAgent) -> tuple[ModelRef, ...]:
         """The agent's models whose provider can be called; the others are left out, with

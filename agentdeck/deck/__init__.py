@@ -26,6 +26,7 @@ from agentdeck.deck.submissions import (
     run_row,
 )
 from agentdeck.deck.tasks import TaskBoard
+from agentdeck.deck.watch import Watch
 from agentdeck.domain.errors import InvalidInput, NotFound
 from agentdeck.domain.events import MAX_EVENT_ID
 from agentdeck.domain.gates import GATE_PREFIX, GateDecision
@@ -87,6 +88,7 @@ class Deck:
         # the models and the runner this Deck's runs call, handed to them in `services`
         self.llm = LLMLayer(llm, self.agents, tools=self.agents.tools)
         self.costs = Costs(self.db)
+        self.watch = Watch(self.db)
         if migrate:
             upgrade(self.db.engine)
         self.notifier = Notifier()

@@ -33,7 +33,8 @@ ARTIFACT_HEADERS = {
 
 
 def run_out(deck: Deck, run: Run) -> RunOut:
-    return RunOut.of(run, deck.clock.now(), deck.settings.stalled_after)
+    settings = deck.settings
+    return RunOut.of(run, deck.clock.now(), settings.stalled_after, settings.gate_overdue_after)
 
 
 @router.get("/api/runs", responses=responses(401, 422))
