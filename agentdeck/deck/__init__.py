@@ -17,6 +17,7 @@ from agentdeck.agents.llm_layer import LLMLayer
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
 from agentdeck.deck.costs import Costs
+from agentdeck.deck.reruns import Reruns
 from agentdeck.deck.submissions import (
     MAX_PRIORITY,
     PRIORITY_HELP,
@@ -89,6 +90,7 @@ class Deck:
         self.llm = LLMLayer(llm, self.agents, tools=self.agents.tools)
         self.costs = Costs(self.db)
         self.watch = Watch(self.db)
+        self.reruns = Reruns(self)
         if migrate:
             upgrade(self.db.engine)
         self.notifier = Notifier()

@@ -116,7 +116,10 @@ async def run_page(request: Request, run_id: RunId) -> Response:
         data, extra = await run_data(deck, run_id, timeline=False)
         return fragment(request, "_run_fragment.html", {"data": data, **_context(data, extra)})
     data, extra = await run_data(deck, run_id)
-    return page(request, "run.html", data, _context(data, extra))
+    context = _context(data, extra)
+    if data.run.status.finished and data.run.workflow != "plan":
+        context["step_keys"] = [s.key for s in await deck.steps(run_id)]
+    return page(request, "run.html", data, context)
 
 
 @router.post("/runs/{run_id}/gate")
@@ -140,6 +143,13 @@ async def decide_gate(request: Request, run_id: RunId, form: FormDep) -> Respons
         context.update(gate_error=str(error), gate_comment=comment or "")
         return page(request, "run.html", data, context, status=422)
     return redirect(request, f"/runs/{run_id}")
+
+
+@router.post("/runs/{run_id}/rerun")
+async def rerun(request: Request, run_id: RunId, form: FormDep) -> Response:
+    """Re-run from the chosen step; lands on the new run's page."""
+    run = await deck_of(request).reruns.from_step(run_id, first(form, "from_step"))
+    return redirect(request, f"/runs/{run.id}")
 
 
 @router.post("/runs/{run_id}/{action}")
