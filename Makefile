@@ -27,7 +27,11 @@ uv:
 install: uv
 	$(UV) sync --locked
 
+# The offline simulator answers at a pace a person can follow (tests and bench keep 0).
+SIMULATOR_LATENCY ?= 1.5
+
 run: install
+	AGENTDECK_SIMULATOR_LATENCY="$${AGENTDECK_SIMULATOR_LATENCY:-$(SIMULATOR_LATENCY)}" \
 	.venv/bin/agentdeck up $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: install

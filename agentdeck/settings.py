@@ -329,3 +329,28 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [h.strip() for h in value.split(",") if h.strip()]
         return value
+
+    # Run health on the overview (new-user issue): overdue gates and looping agents.
+    gate_overdue_after: timedelta = Field(
+        timedelta(hours=24),
+        description="A run waiting at a gate longer than this is flagged as overdue on the "
+        "overview and the runs list (seconds or ISO 8601).",
+    )
+    looping_after: int = Field(
+        3,
+        ge=2,
+        le=100,
+        description="An agent giving the same answer this many times in a row in one run is "
+        "flagged as looping (an `agent.looping` event; the overview lists the run).",
+    )
+
+    @field_validator("gate_overdue_after", mode="before")
+    @classmethod
+    def _overdue_seconds(cls, value: object) -> object:
+        """Plain seconds ("3600") as well as ISO 8601 ("PT1H")."""
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except ValueError:
+                return value
+        return value

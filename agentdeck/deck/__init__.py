@@ -19,6 +19,7 @@ from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
 from agentdeck.deck.builds import Builds
 from agentdeck.deck.costs import Costs
+from agentdeck.deck.reruns import Reruns
 from agentdeck.deck.sessions import DashboardSessions
 from agentdeck.deck.stacks import Stacks
 from agentdeck.deck.submissions import (
@@ -32,6 +33,7 @@ from agentdeck.deck.submissions import (
     run_row,
 )
 from agentdeck.deck.tasks import TaskBoard
+from agentdeck.deck.watch import Watch
 from agentdeck.domain.errors import InvalidInput, NotFound
 from agentdeck.domain.events import MAX_EVENT_ID
 from agentdeck.domain.gates import GATE_PREFIX, GateDecision
@@ -95,6 +97,8 @@ class Deck:
         # the models and the runner this Deck's runs call, handed to them in `services`
         self.llm = LLMLayer(llm, self.agents, tools=self.agents.tools)
         self.costs = Costs(self.db)
+        self.watch = Watch(self.db)
+        self.reruns = Reruns(self)
         if migrate:
             upgrade(self.db.engine)
         self.notifier = Notifier()

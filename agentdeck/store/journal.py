@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agentdeck.domain.runs import Artifact, Event, Step
 from agentdeck.domain.topics import Topic
 from agentdeck.store.notify import notify, payload
-from agentdeck.store.schema import artifacts, events, signals, steps, usage
+from agentdeck.store.schema import artifacts, events, runs, signals, steps, usage
 
 # Any constant works; it only has to be the same in every process.
 _EVENT_ORDER_LOCK = 0x61676E74
@@ -79,6 +79,26 @@ def list_events(conn: Connection, *, run_id: str | None, after: int, limit: int)
     if run_id is not None:
         query = query.where(events.c.run_id == run_id)
     return [Event(**r._mapping) for r in conn.execute(query)]
+
+
+def latest_events_of_kind(
+    conn: Connection, kind: str, statuses: Sequence[str], limit: int
+) -> list[Event]:
+    """The newest events of `kind` (one per run) of runs now in one of `statuses`.
+
+    Walks the events newest first by primary key, so the scan stops after `limit` runs.
+    """
+    query = (
+        select(events)
+        .join(runs, runs.c.id == events.c.run_id)
+        .where(events.c.kind == kind, runs.c.status.in_(list(statuses)))
+        .order_by(events.c.id.desc())
+        .limit(limit * 4)
+    )
+    seen: dict[str, Event] = {}
+    for row in conn.execute(query):
+        seen.setdefault(row.run_id, Event(**row._mapping))
+    return list(seen.values())[:limit]
 
 
 def last_event_id(conn: Connection) -> int:

@@ -115,7 +115,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(422, message, field_name(problems[0].get("loc", ())))
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+async def http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == 404:
         message = f"no such path: {request.url.path} (the API is described at /api/docs)"
@@ -150,7 +150,7 @@ def install(app: FastAPI) -> None:
     """Register the JSON error handlers on `app`."""
     app.add_exception_handler(AgentdeckError, _agentdeck_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Unauthorized, _unauthorized)
     app.add_exception_handler(TooManyAttempts, _too_many)
     app.add_exception_handler(Exception, _unexpected)

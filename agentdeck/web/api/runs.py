@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentdeck.deck import MAX_EVENT_ID, MAX_PAGE, Deck
 from agentdeck.domain import media_types
@@ -35,7 +36,8 @@ ARTIFACT_HEADERS = {
 
 
 def run_out(deck: Deck, run: Run) -> RunOut:
-    return RunOut.of(run, deck.clock.now(), deck.settings.stalled_after)
+    settings = deck.settings
+    return RunOut.of(run, deck.clock.now(), settings.stalled_after, settings.gate_overdue_after)
 
 
 @router.get("/api/runs", responses=responses(401, 422))
@@ -104,6 +106,21 @@ async def pause_run(deck: DeckDep, run_id: RunId) -> RunOut:
 async def resume_run(deck: DeckDep, run_id: RunId) -> RunOut:
     """Queue a paused run again; finished steps are not executed again."""
     return run_out(deck, await deck.resume(run_id))
+
+
+class RerunIn(BaseModel):
+    """Where the re-run starts: the key of one of the run's steps (GET .../steps lists them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_step: str = Field(min_length=1, max_length=300, examples=["llm:evaluate:2"])
+
+
+@router.post("/api/runs/{run_id}/rerun", status_code=201, responses=responses(401, 404, 409, 422))
+async def rerun_run(deck: DeckDep, run_id: RunId, body: RerunIn) -> RunOut:
+    """A new run linked to this finished one (`retry_of`): its steps before `from_step` are
+    copied from the journal and not executed again; `from_step` and the rest run again."""
+    return run_out(deck, await deck.reruns.from_step(run_id, body.from_step))
 
 
 @router.post("/api/runs/{run_id}/retry", status_code=201, responses=responses(401, 404, 409, 422))

@@ -114,6 +114,9 @@ class RunOut(BaseModel):
     heartbeat_at: datetime | None
     lease_expires_at: datetime | None
     stalled: bool = Field(description="Running, but its heartbeat is older than stalled_after.")
+    overdue: bool = Field(
+        False, description="Waiting at a gate for longer than gate_overdue_after."
+    )
     cancel_requested_at: datetime | None
     pause_requested_at: datetime | None
     retry_of: str | None = Field(description="The run this one retries.")
@@ -132,7 +135,13 @@ class RunOut(BaseModel):
     cached_tokens: int
 
     @classmethod
-    def of(cls, run: Run, now: datetime, stalled_after: timedelta) -> RunOut:
+    def of(
+        cls,
+        run: Run,
+        now: datetime,
+        stalled_after: timedelta,
+        overdue_after: timedelta | None = None,
+    ) -> RunOut:
         inputs = run.inputs if isinstance(run.inputs, dict) else {}
         priced = f"{run.cost_usd.normalize():f}"  # the same text whatever the column's scale
         return cls(
@@ -160,6 +169,11 @@ class RunOut(BaseModel):
             heartbeat_at=run.heartbeat_at,
             lease_expires_at=run.lease_expires_at,
             stalled=run.is_stalled(now, stalled_after),
+            # a waiting run is not written to while it waits: its last change is when it began
+            overdue=overdue_after is not None
+            and run.status == RunStatus.WAITING.value
+            and run.wait_kind == WaitKind.GATE.value
+            and now - run.updated_at > overdue_after,
             cancel_requested_at=run.cancel_requested_at,
             pause_requested_at=run.pause_requested_at,
             retry_of=run.retry_of,
