@@ -21,6 +21,7 @@ from agentdeck.store import runs as run_queries
 from agentdeck.store.schema import runs
 
 REPO = Path(__file__).resolve().parent.parent
+STDERR_FD = 2  # a child's output goes to our stderr by descriptor: sys.stderr may not have one
 
 
 def log(message: str) -> None:
@@ -126,7 +127,7 @@ async def worker_process(
     agentdeck = str(Path(sys.prefix) / "bin" / "agentdeck")
     args = ["worker", *(["--concurrency", str(concurrency)] if concurrency else [])]
     proc = await asyncio.create_subprocess_exec(
-        agentdeck, *args, cwd=REPO, env=env, stdout=sys.stderr
+        agentdeck, *args, cwd=REPO, env=env, stdout=STDERR_FD
     )
     try:
         yield proc

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.databases import fresh_database
-from bench.harness import REPO, log, percentile
+from bench.harness import REPO, STDERR_FD, log, percentile
 from bench.workflows import NOOP
 
 NAME = "W6"
@@ -124,7 +124,7 @@ async def _server(url: str, port: int) -> AsyncIterator[asyncio.subprocess.Proce
     env.pop("AGENTDECK_TOKEN", None)
     agentdeck = str(Path(sys.prefix) / "bin" / "agentdeck")
     proc = await asyncio.create_subprocess_exec(
-        agentdeck, "up", "--host", HOST, "--port", str(port), cwd=REPO, env=env, stdout=sys.stderr
+        agentdeck, "up", "--host", HOST, "--port", str(port), cwd=REPO, env=env, stdout=STDERR_FD
     )
     try:
         await _until_healthy(proc, port)
