@@ -14,6 +14,7 @@ import pytest
 from agentdeck.deck import Deck
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
+from agentdeck.engine.worker import YOUNG_THRESHOLD
 from tests.engine.hooks import Calls, Hold
 from tests.store.rows import events_of
 
@@ -63,8 +64,9 @@ async def test_started_worker_is_registered_alive_and_stopped_after_stop(deck: D
     assert (await deck.health())["workers"]["alive"] == 0
 
 
-async def test_started_worker_freezes_what_start_up_left_alive(deck: Deck) -> None:
+async def test_started_worker_freezes_start_up_objects_and_collects_less_often(deck: Deck) -> None:
     gc.unfreeze()
+    gc.set_threshold(700, 10, 10)  # Python's default
     start_up = [object(), {"settings": "loaded"}]  # tracked by the collector until frozen
     assert gc.is_tracked(start_up)
     assert any(o is start_up for o in gc.get_objects())
@@ -75,6 +77,7 @@ async def test_started_worker_freezes_what_start_up_left_alive(deck: Deck) -> No
         assert not any(o is start_up for o in gc.get_objects())  # in the permanent generation
         after = [object()]
         assert any(o is after for o in gc.get_objects())  # what runs create is collected
+        assert gc.get_threshold()[0] >= YOUNG_THRESHOLD
     finally:
         await worker.stop()
 
