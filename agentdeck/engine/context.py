@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -76,6 +77,22 @@ class GateResult:
     @property
     def approved(self) -> bool:
         return self.decision == GateDecision.APPROVE
+
+
+@dataclass
+class _StepArtifacts:
+    """Artifacts stored by a step's function while it runs: written with its result."""
+
+    ctx: RunContext
+    rows: list[dict[str, Any]]
+    open: bool = True
+
+
+# The step running in this task, if any. Per task (asyncio copies it into tasks a step
+# starts), and tied to its RunContext, so two runs or two Decks never share one.
+_STEP_ARTIFACTS: contextvars.ContextVar[_StepArtifacts | None] = contextvars.ContextVar(
+    "agentdeck_step_artifacts", default=None
+)
 
 
 def to_json(value: Any, what: str) -> EncodedJSON:
@@ -160,6 +177,25 @@ class RunContext:
             self._park_if_pause_requested()
             return recorded.result  # type: ignore[no-any-return]
         started_at = self.now()
+        # Artifacts the function stores commit with the step's record, in one write:
+        # one commit to wait for instead of one per artifact plus the result's.
+        pending = _StepArtifacts(self, [])
+        token = _STEP_ARTIFACTS.set(pending)
+        try:
+            return await self._execute(key, fn, retry, usage, started_at, pending)
+        finally:
+            pending.open = False
+            _STEP_ARTIFACTS.reset(token)
+
+    async def _execute(
+        self,
+        key: str,
+        fn: Callable[[], Awaitable[T] | T],
+        retry: RetryPolicy,
+        usage: Callable[[T], list[Usage]] | None,
+        started_at: datetime,
+        pending: _StepArtifacts,
+    ) -> T:
         attempt = 0
         while True:
             attempt += 1
@@ -182,11 +218,23 @@ class RunContext:
                     )
                     await asyncio.sleep(delay.total_seconds())
                     continue
-                await self._record(key, "failed", None, text, attempt, started_at)
+                pending.open = False
+                await self._record(
+                    key, "failed", None, text, attempt, started_at, artifacts=pending.rows
+                )
                 raise StepFailed(key, text, attempt) from error
         rows = [u.row(key) for u in usage(result)] if usage else None
+        pending.open = False
         lease = await self._record(
-            key, "succeeded", result, None, attempt, started_at, rows, encoded=encoded
+            key,
+            "succeeded",
+            result,
+            None,
+            attempt,
+            started_at,
+            rows,
+            encoded=encoded,
+            artifacts=pending.rows,
         )
         self.pause_requested = self.pause_requested or lease.pause_requested_at is not None
         self._park_if_pause_requested()
@@ -203,6 +251,7 @@ class RunContext:
         usage: list[dict[str, Any]] | None = None,
         *,
         encoded: EncodedJSON | None = None,
+        artifacts: list[dict[str, Any]] | None = None,
     ) -> Lease:
         row = {
             "run_id": self.run.id,
@@ -217,7 +266,9 @@ class RunContext:
         events = []
         if status == "failed":
             events.append(_event(EventKind.STEP_FAILED, f"step {key} failed: {error}", step=key))
-        write = self._write(steps=[row], events=events, usage=usage or [])
+        write = self._write(
+            steps=[row], events=events, usage=usage or [], artifacts=artifacts or []
+        )
         lease = await self._writer.write(write)
         self._journal[key] = Step(**{**row, "result": result})
         return lease
@@ -262,7 +313,11 @@ class RunContext:
         media_type: str = "text/markdown",
         attempt: int | None = None,
     ) -> str:
-        """Store content the run produced; returns the artifact's id."""
+        """Store content the run produced; returns the artifact's id.
+
+        Inside a step it is committed with the step's result (or its failure), so a
+        step's artifacts and its result are stored together or not at all.
+        """
         _check_length(name, MAX_ARTIFACT_NAME, "an artifact name")
         _check_length(media_type, MAX_MEDIA_TYPE, "a media type")
         artifact_id = new_id("art")
@@ -276,6 +331,10 @@ class RunContext:
             "size": len(content.encode()),
             "created_at": self.now(),
         }
+        step = _STEP_ARTIFACTS.get()
+        if step is not None and step.ctx is self and step.open:
+            step.rows.append(row)  # committed with the step's result
+            return artifact_id
         await self._writer.write(self._write(artifacts=[row]))
         return artifact_id
 
