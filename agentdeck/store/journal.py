@@ -58,20 +58,27 @@ def list_steps(conn: Connection, run_id: str) -> list[Step]:
     return list(load_steps(conn, [run_id]).get(run_id, {}).values())
 
 
-def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+def insert_events(
+    conn: Connection, rows: Sequence[dict[str, Any]], *, notify_also: Sequence[str] = ()
+) -> None:
     """Append events so that id order is commit order.
 
     On PostgreSQL a sequence hands out ids in call order, not commit order: a
     reader resuming after id N could miss an N-1 committed later. Taking a
     transaction lock before the insert serialises the writers' commits, so
     `id > N` never skips anything. SQLite has a single writer already.
+
+    The EVENT wake-up goes with the `notify_also` payloads of the same transaction
+    in one statement: one NOTIFY round trip per transaction.
     """
     if not rows:
+        notify(conn, notify_also)
         return
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVENT_ORDER_LOCK})
     conn.execute(events.insert(), list(rows))
-    notify(conn, [payload(Topic.EVENT)])  # live streams in other processes read from here
+    # live streams in other processes read from EVENT
+    notify(conn, [payload(Topic.EVENT), *notify_also])
 
 
 def list_events(conn: Connection, *, run_id: str | None, after: int, limit: int) -> list[Event]:
