@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import socket
@@ -22,6 +21,7 @@ from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.events import EventKind
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import Claim, RunStatus, Step
+from agentdeck.engine.collector import tune_collector
 from agentdeck.engine.context import RunContext, Suspend, to_json
 from agentdeck.engine.fencing import FenceCounts
 from agentdeck.engine.notifier import Notifier, Topic
@@ -484,26 +484,6 @@ def _log_failure(error: Exception, what: str) -> None:
         log.warning("%s: database unavailable (%s)", what, type(error).__name__)
     else:
         log.error("%s", what, exc_info=error)
-
-
-# Young collections every 20,000 allocations (Python's default: 700). Thousands of runs
-# in flight allocate fast and keep most of it alive until their step commits, so at 700
-# the collector runs ~1,700 times and walks the whole heap ~13 times in W4: 35 % of its
-# CPU. At 20,000 it runs ~40 times and never walks the whole heap there.
-YOUNG_THRESHOLD = 20_000
-
-
-def tune_collector() -> None:
-    """Tune the cycle collector for a worker process, once its start-up is over.
-
-    `gc.freeze()` moves what is alive now (modules, settings, the LLM layer: ~160k
-    objects) out of the collector's reach, so full collections while runs execute walk
-    only their objects (a full collection over start-up objects costs 10-14 % of a W1
-    drain otherwise); and young collections run less often (YOUNG_THRESHOLD).
-    """
-    gc.freeze()
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, YOUNG_THRESHOLD), middle, old)
 
 
 def _final(

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from agentdeck.deck import Deck
+from agentdeck.engine.collector import YOUNG_THRESHOLD
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
-from agentdeck.engine.worker import YOUNG_THRESHOLD
 from tests.engine.hooks import Calls, Hold
 from tests.store.rows import events_of
 
