@@ -195,7 +195,8 @@ class RunContext:
                     )
                     await asyncio.sleep(delay.total_seconds())
                     continue
-                await self._record(key, "failed", None, text, attempt, started_at)
+                # what the body stored (a log of what went wrong) is kept with its failure
+                await self._record(key, "failed", None, text, attempt, started_at, artifacts=staged)
                 raise StepFailed(key, text, attempt) from error
             finally:
                 _STEP_ARTIFACTS.reset(token)
