@@ -89,9 +89,10 @@ def check_json(value: Any, what: str) -> None:
 
 
 def check_text(value: str | None, field: str) -> None:
-    """PostgreSQL cannot even compare with a string holding NUL: refuse it up front."""
-    if value is not None and "\x00" in value:
-        raise InvalidInput(f"{field} contains a NUL character (\\u0000)", field=field)
+    """PostgreSQL cannot even compare with a string holding NUL, nor store a lone surrogate:
+    refuse them up front, naming the field."""
+    if value is not None:
+        check_value(value, field)
 
 
 class AgentFinder(Protocol):

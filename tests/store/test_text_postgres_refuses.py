@@ -27,7 +27,7 @@ async def test_nul_in_inputs_is_invalid_input_and_writes_nothing(
 ) -> None:
     with pytest.raises(InvalidInput, match="NUL") as caught:
         await deck.submit("noop", {"text": "a\x00b"})
-    assert caught.value.field == "inputs"
+    assert caught.value.field == "inputs.text"  # the field itself is named
     assert (await deck.list()).items == []
 
 

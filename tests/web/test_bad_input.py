@@ -176,3 +176,12 @@ async def test_the_openapi_document_states_the_rules(client: httpx.AsyncClient) 
     assert "pattern" in models["items"]
     media = schemas["ArtifactIn"]["properties"]["media_type"]
     assert media["pattern"].startswith("^[A-Za-z0-9")
+
+
+async def test_deck_refuses_a_lone_surrogate_in_a_gate_comment_and_a_filter(deck: Deck) -> None:
+    run = await deck.submit("gated")
+    with pytest.raises(InvalidInput, match="lone surrogate") as caught:
+        await deck.decide(run.id, "review", "changes", "fix \udc00 this")
+    assert caught.value.field == "comment"
+    with pytest.raises(InvalidInput, match="lone surrogate"):
+        await deck.decide(run.id, "review", "approve", data={"note": "\ud800"})
