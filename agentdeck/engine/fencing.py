@@ -84,6 +84,14 @@ class Fence:
             self.counts.attempted += 1
             self.counts.late_attempted += late
             if mark.refusal is None:
+                if late:  # nobody took the run over in time: harmless, but a warning sign
+                    log.warning(
+                        "a write of run %s at epoch %d landed though sent past its lease: "
+                        "no other worker had taken the run over (heartbeats slower than "
+                        "the lease?)",
+                        run_id,
+                        epoch,
+                    )
                 continue
             self.counts.refused += 1
             self.counts.late_refused += late

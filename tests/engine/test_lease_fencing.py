@@ -277,3 +277,24 @@ async def test_a_write_still_queued_when_its_run_left_the_worker_counts_as_sent_
     assert writer.fence.counts == FenceCounts(
         attempted=1, refused=1, late_attempted=1, late_refused=1
     )
+
+
+async def test_a_write_past_its_lease_that_nobody_took_over_lands_with_a_warning(
+    frozen_deck: Deck, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    deck = frozen_deck
+    run = await deck.submit("noop")
+    epoch = await claim_as(deck, "worker-a")
+    writer = JournalWriter(deck.db, deck.notifier, clock, "worker-a")
+    writer.start()
+    try:
+        writer.fence.note_lease(run.id, clock.now() + deck.settings.lease_interval)
+        clock.advance(PAST_LEASE)  # expired, but no rescuer has run: the run is still its own
+        with caplog.at_level(logging.WARNING, logger="agentdeck.engine.fencing"):
+            lease = await writer.write(stale_writes(deck, run.id, epoch)[1])
+    finally:
+        await writer.stop()
+    assert (lease.claimed_by, lease.lease_epoch) == ("worker-a", epoch)
+    assert writer.fence.counts == FenceCounts(attempted=1, late_attempted=1)
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith(f"a write of run {run.id} at epoch {epoch} landed though sent past")

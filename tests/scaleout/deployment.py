@@ -48,6 +48,10 @@ FENCE_LINE = re.compile(
     r"(?P<late_refused>\d+) of them refused"
 )
 REFUSAL = re.compile(r"fencing refused a write of run (?P<run>\S+) at epoch (?P<epoch>\d+)")
+LATE = re.compile(
+    r"(?P<verb>fencing refused a write|a write) of run (?P<run>\S+) at epoch \d+ "
+    r"(?:\(sent past its lease\)|landed though sent past its lease)"
+)
 
 
 def why_not_possible() -> str | None:
@@ -103,6 +107,11 @@ class Process:
             if REFUSAL.search(line):
                 return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
         return None
+
+    def late_writes(self) -> list[tuple[str, bool]]:
+        """(run, refused) of every write this worker sent past its lease."""
+        text = self.log.read_text()
+        return [(m["run"], m["verb"].startswith("fencing")) for m in LATE.finditer(text)]
 
     def refused_runs(self) -> list[str]:
         """The runs of every write this worker's fence refused, one entry per write."""

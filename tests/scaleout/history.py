@@ -59,8 +59,7 @@ async def _events(api: httpx.AsyncClient, run_id: str) -> list[dict[str, Any]]:
 
 
 async def _check_run(api: httpx.AsyncClient, run_id: str, history: History) -> None:
-    run = (await api.get(f"/api/runs/{run_id}")).json()
-    history.runs[run_id] = run
+    run = history.runs[run_id]
     events = history.events[run_id] = await _events(api, run_id)
     steps = (await api.get(f"/api/runs/{run_id}/steps")).json()
     calls = (await api.get(f"/api/runs/{run_id}/calls")).json()
@@ -100,7 +99,16 @@ async def _check_run(api: httpx.AsyncClient, run_id: str, history: History) -> N
 async def check_history(api: httpx.AsyncClient, run_ids: list[str]) -> History:
     """Read every run's record through the API and compare its parts."""
     history = History()
-    gate = asyncio.Semaphore(8)
+    cursor = None
+    while True:  # the runs, a page at a time
+        params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+        page = (await api.get("/api/runs", params=params)).json()
+        history.runs.update((r["id"], r) for r in page["items"])
+        if not (cursor := page["next_cursor"]):
+            break
+    missing = set(run_ids) - set(history.runs)
+    assert not missing, f"runs the API does not list: {sorted(missing)[:5]}"
+    gate = asyncio.Semaphore(16)
 
     async def one(run_id: str) -> None:
         async with gate:
