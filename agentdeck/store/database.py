@@ -23,6 +23,25 @@ T = TypeVar("T")
 PING_IDLE_AFTER_S = 1.0
 _RETURNED_AT = "agentdeck_returned_at"
 
+# libpq settings so that a connection a network partition left half-open fails in about
+# 30 s instead of the kernel's two hours (a worker would hang on it, holding its runs):
+# TCP keepalives on an idle connection, a cap on unacknowledged sends, a connect timeout.
+# A URL that names any of them keeps its own value.
+PG_CONNECTION_DEFAULTS: dict[str, int] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
+def pg_connection_defaults(url: str) -> dict[str, int]:
+    """The defaults above that `url` does not set itself."""
+    query = make_url(url).query
+    return {k: v for k, v in PG_CONNECTION_DEFAULTS.items() if k not in query}
+
 
 def normalize_url(url: str) -> str:
     """Accept plain `postgresql://` URLs and use psycopg 3 for them."""
@@ -82,7 +101,11 @@ class Database:
     def _create_engine(self, synchronous: str) -> Engine:
         if not self.is_sqlite:
             engine = create_engine(
-                self.url, pool_size=10, max_overflow=20, json_serializer=json_serializer
+                self.url,
+                pool_size=10,
+                max_overflow=20,
+                json_serializer=json_serializer,
+                connect_args=pg_connection_defaults(self.url),
             )
             _ping_idle_connections(engine)
             return engine

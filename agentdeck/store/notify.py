@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
 from agentdeck.domain.topics import Topic
+from agentdeck.store.database import pg_connection_defaults
 
 CHANNEL = "agentdeck"
 
@@ -48,7 +50,8 @@ class ListenConnection:
 
     async def open(self) -> int:
         """Connect and LISTEN; returns the server process id (tests terminate it)."""
-        self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+        conninfo = make_conninfo(self._url, **pg_connection_defaults(self._url))
+        self._conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
         await self._conn.execute(f"LISTEN {CHANNEL}")
         return self._conn.info.backend_pid
 

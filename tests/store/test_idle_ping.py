@@ -52,3 +52,21 @@ async def test_an_idle_connection_the_server_closed_is_replaced_before_use(
     assert closed[0] >= 1
     await row_counts(deck)  # no OperationalError: the dead connection was replaced
     assert pings
+
+
+async def test_a_pooled_connection_has_tcp_keepalives(deck: Deck) -> None:
+    """A partition must not leave a worker on a half-open connection for hours."""
+    if deck.db.is_sqlite:
+        pytest.skip("SQLite has no connection to keep alive")
+    # what libpq was given for this connection (PQconninfo), not what the URL said
+    given = await deck.db.read(
+        lambda conn: conn.connection.dbapi_connection.info.get_parameters()  # type: ignore[union-attr]
+    )
+    assert given["keepalives_idle"] == "10"
+    assert given["tcp_user_timeout"] == "30000"
+
+
+def test_a_url_that_sets_its_own_keepalives_keeps_them() -> None:
+    own = database.pg_connection_defaults("postgresql+psycopg://u@h/db?keepalives_idle=60")
+    assert "keepalives_idle" not in own
+    assert own["keepalives_count"] == 3
