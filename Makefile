@@ -12,7 +12,7 @@ export AGENTDECK_SCREENSHOT_DIR ?= build/screenshots
 # Shell snippet: find (or start) PostgreSQL and export its URL as $(1); fails if none.
 pg_url = $(1)="$$(scripts/ensure-postgres.sh)" && export $(1)
 
-RUN_TESTS = $(call pg_url,AGENTDECK_TEST_POSTGRES_URL) && \
+RUN_TESTS = $(call pg_url,AGENTDECK_TEST_POSTGRES_URL) && scripts/ensure-iproute2.sh && \
 	scripts/ensure-bubblewrap.sh >/dev/null && \
 	if [ -d tests/browser ]; then AGENTDECK_CHROMIUM="$$(scripts/ensure-chromium.sh)" && export AGENTDECK_CHROMIUM; fi && \
 	mkdir -p "$(AGENTDECK_SCREENSHOT_DIR)" && \
@@ -27,7 +27,11 @@ uv:
 install: uv
 	$(UV) sync --locked
 
+# The offline simulator answers at a pace a person can follow (tests and bench keep 0).
+SIMULATOR_LATENCY ?= 1.5
+
 run: install
+	AGENTDECK_SIMULATOR_LATENCY="$${AGENTDECK_SIMULATOR_LATENCY:-$(SIMULATOR_LATENCY)}" \
 	.venv/bin/agentdeck up $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: install

@@ -173,6 +173,52 @@ class Settings(BaseSettings):
     def resolved_builds_dir(self) -> Path:
         return (self.builds_dir or self.data_dir / "builds").resolve()
 
+    # deployment on several machines (docs/deploy.md)
+    listen_database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL for the one LISTEN connection of each process, when "
+        "database_url goes through a pooler in transaction mode (PgBouncer): LISTEN needs a "
+        "session of its own, so point this at the server or at a session-mode pool. Default: "
+        "database_url.",
+    )
+
+    # --- stacks: teams of role agents working in cycles ---
+    stack_scale: int = Field(
+        20,
+        ge=0,
+        description="Agent executions of stacks that may run at once in each worker process, "
+        "until the scale control of the stacks page sets another; 0 holds every stack.",
+    )
+    stack_stop_after_idle: int = Field(
+        3, ge=1, description="A stack whose agents had no work for this many cycles stops."
+    )
+    stack_stall_limit: int = Field(
+        5,
+        ge=1,
+        description="A stack whose agents made no new todos, artifacts or messages (or the "
+        "same output again) for this many cycles stops, with the reason shown.",
+    )
+    stack_memory_limit: int = Field(
+        4000,
+        ge=200,
+        description="Characters of an agent's memory in a stack; past it the agent's model "
+        "summarises it (a journaled call like any other).",
+    )
+    stack_periodic_interval: timedelta = Field(
+        timedelta(seconds=60),
+        description="How long a role waits before its periodic rule (planner check, reviewer "
+        "pass, communicator broadcast) gives it work again.",
+    )
+    stack_hold_delay: timedelta = Field(
+        timedelta(seconds=2),
+        description="How long a stack held by the scale control (0) waits before it looks "
+        "again; also the longest an agent execution waits for a slot of the pool.",
+    )
+    stack_detection_ttl: timedelta = Field(
+        timedelta(seconds=5),
+        description="How long a stack's work detection is reused before it is computed again.",
+    )
+
     @field_validator(
         "lease_interval",
         "heartbeat_interval",
@@ -189,6 +235,9 @@ class Settings(BaseSettings):
         "task_lease_interval",
         "external_agent_unreachable_after",
         "task_sweep_interval",
+        "stack_periodic_interval",
+        "stack_hold_delay",
+        "stack_detection_ttl",
         mode="before",
     )
     @classmethod
@@ -220,3 +269,88 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'agentdeck.db').resolve()}"
+
+    # --- the server on a network: hosts, request bodies, slow clients, signing in ---------
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="More `Host` names the server answers to (comma-separated), besides "
+        "127.0.0.1, localhost, [::1] and the address it is bound to; `*` accepts any (behind "
+        "a proxy that checks Host itself). Other names get 421: a web page cannot reach the "
+        "API through DNS rebinding.",
+    )
+    max_body_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="Largest request body (runs, agents, forms), refused with 413 before it "
+        "is read.",
+    )
+    max_artifact_body_bytes: int = Field(
+        16_000_000,
+        ge=1024,
+        description="Largest body of an external agent's report (artifacts, outputs), refused "
+        "with 413 before it is read.",
+    )
+    body_read_timeout: timedelta = Field(
+        timedelta(seconds=30),
+        description="How long a client may take to send a request body; then 408.",
+    )
+    header_timeout: timedelta = Field(
+        timedelta(seconds=10),
+        description="How long a connection may take to send a request's headers, and how long "
+        "an idle keep-alive connection stays open; then it is closed.",
+    )
+    max_connections: int = Field(
+        800,
+        ge=1,
+        description="Open connections the server keeps at once (live streams included); more "
+        "are answered 503 and closed. Keep it under the process's file limit.",
+    )
+    login_attempts: int = Field(
+        5,
+        ge=1,
+        description="Wrong tokens one client may try (sign-in form or API) before it must wait.",
+    )
+    login_lockout: timedelta = Field(
+        timedelta(minutes=1),
+        description="How long a client that sent too many wrong tokens is refused (429).",
+    )
+
+    @field_validator(
+        "body_read_timeout", "header_timeout", "login_lockout", mode="before", check_fields=False
+    )
+    @classmethod
+    def _edge_seconds(cls, value: object) -> object:
+        """Plain seconds ("1.5") as well as ISO 8601, like the other durations."""
+        return cls._seconds(value)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
+
+    # Run health on the overview (new-user issue): overdue gates and looping agents.
+    gate_overdue_after: timedelta = Field(
+        timedelta(hours=24),
+        description="A run waiting at a gate longer than this is flagged as overdue on the "
+        "overview and the runs list (seconds or ISO 8601).",
+    )
+    looping_after: int = Field(
+        3,
+        ge=2,
+        le=100,
+        description="An agent giving the same answer this many times in a row in one run is "
+        "flagged as looping (an `agent.looping` event; the overview lists the run).",
+    )
+
+    @field_validator("gate_overdue_after", mode="before")
+    @classmethod
+    def _overdue_seconds(cls, value: object) -> object:
+        """Plain seconds ("3600") as well as ISO 8601 ("PT1H")."""
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except ValueError:
+                return value
+        return value

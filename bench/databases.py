@@ -16,11 +16,44 @@ from agentdeck.settings import Settings
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 KINDS = ("sqlite", "postgres")
+# SQLite is measured at the product's default and at the peers' durability (FULL)
+SQLITE_SYNCHRONOUS = ("default", "FULL")
+SYNCHRONOUS_ENV = "AGENTDECK_SQLITE_SYNCHRONOUS"
 
 
 def postgres_admin_url() -> str:
     """The server to create bench databases on (AGENTDECK_BENCH_POSTGRES_URL)."""
     return os.environ.get("AGENTDECK_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+
+
+@contextmanager
+def sqlite_synchronous(value: str) -> Iterator[None]:
+    """Run SQLite at `value` ("default": the product's setting) for what runs inside.
+
+    Set as the AGENTDECK_SQLITE_SYNCHRONOUS setting, so every Deck the workload opens
+    and every worker or server process it starts runs at the same durability.
+    """
+    before = os.environ.get(SYNCHRONOUS_ENV)
+    if value == "default":
+        os.environ.pop(SYNCHRONOUS_ENV, None)
+    else:
+        os.environ[SYNCHRONOUS_ENV] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(SYNCHRONOUS_ENV, None)
+        else:
+            os.environ[SYNCHRONOUS_ENV] = before
+
+
+def durability(kind: str) -> str:
+    """What a commit survives at the settings in force, for a result line."""
+    if kind == "sqlite":
+        value = Settings().sqlite_synchronous.upper()
+        default = Settings.model_fields["sqlite_synchronous"].default
+        return f"synchronous={value}" + (" (default)" if value == default.upper() else "")
+    return f"synchronous_commit={describe(kind)['synchronous_commit']}"
 
 
 def describe(kind: str) -> dict[str, str]:

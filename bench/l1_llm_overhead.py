@@ -1,7 +1,7 @@
 """L1 LLM-layer overhead: one agent call (simulator, zero latency, journaled) vs `model.request`.
 
-`python -m bench.l1_llm_overhead [--db sqlite|postgres] [--reps 3] [--calls 2000]` prints one
-JSON line (BENCH.md format). Both sides make the same calls on the same pydantic-ai model
+`python -m bench --workload L1 [--db sqlite|postgres] [--reps 3] [--calls 2000] [--lanes 50]`
+prints one JSON line (BENCH.md format). Both sides make the same calls on the same pydantic-ai model
 (the simulator answering as the shipped `producer` agent) in the same shape: `lanes`
 concurrent sequences of calls. The layer's side is `AgentRunner.run` inside runs — each
 call a journaled step with its usage row, an event, budget and limit checks — and its
@@ -17,11 +17,8 @@ layer's own share; `*_cpu_per_call_us`, CPU time of the process (all threads) pe
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import sys
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -33,12 +30,16 @@ from agentdeck.deck import Deck, Submission
 from agentdeck.engine.context import RunContext, Usage
 from agentdeck.engine.registry import Registry
 from agentdeck.settings import Settings
-from bench.databases import KINDS, describe, fresh_database
+from bench.databases import fresh_database
 from bench.harness import FinishWatch, check_all_succeeded, log, start_deck
-from bench.report import emit, summarise
 
 NAME = "L1"
-DEFAULTS: dict[str, Any] = {"calls": 2000, "lanes": 50, "agent": "producer"}
+DEFAULTS: dict[str, Any] = {
+    "calls": 2000,
+    "lanes": 50,
+    "sequential_calls": 500,
+    "agent": "producer",
+}
 PROMPT = "Write a short note on durable execution for AI agents. " * 4
 WORKFLOW = "bench.l1_calls"
 
@@ -171,7 +172,7 @@ async def _one(db: str, params: dict[str, Any], lanes: int) -> dict[str, float]:
 async def measure(db: str, params: dict[str, Any]) -> dict[str, float]:
     calls, lanes = params["calls"], params["lanes"]
     t = await _one(db, params, lanes)
-    seq_calls = min(calls, 500)
+    seq_calls = min(calls, params["sequential_calls"])
     seq = await _one(db, {**params, "calls": seq_calls}, 1)
     per = 1e6 / calls
     result = {
@@ -191,30 +192,3 @@ async def measure(db: str, params: dict[str, Any]) -> dict[str, float]:
         f"sequential {result['sequential_overhead_per_call_us']:.0f} us/call"
     )
     return result
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.l1_llm_overhead", description=__doc__)
-    parser.add_argument("--db", choices=[*KINDS, "all"], default="sqlite")
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--calls", type=int, default=DEFAULTS["calls"])
-    parser.add_argument("--lanes", type=int, default=DEFAULTS["lanes"])
-    args = parser.parse_args()
-    params = {**DEFAULTS, "calls": args.calls, "lanes": args.lanes}
-    failed = False
-    for db in KINDS if args.db == "all" else [args.db]:
-        try:
-            reps = []
-            for rep in range(1, args.reps + 1):
-                log(f"L1 {db} rep {rep}/{args.reps}")
-                reps.append(asyncio.run(measure(db, params)))
-            emit(summarise(NAME, db, reps, {**params, **describe(db)}))
-        except Exception:
-            log(f"L1 {db} FAILED:\n{traceback.format_exc()}")
-            failed = True
-    if failed:
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -17,7 +18,7 @@ def _round(value: float) -> float:
 
 
 def source_revision() -> str:
-    """The commit measured, with "+dirty" when agentdeck/ has uncommitted changes."""
+    """The commit measured, with "+dirty" when agentdeck/ or bench/ has uncommitted changes."""
     repo = Path(__file__).resolve().parent.parent
 
     def git(*args: str) -> str:
@@ -25,22 +26,42 @@ def source_revision() -> str:
         return done.stdout.strip() if done.returncode == 0 else ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + ("+dirty" if git("status", "--porcelain", "--", "agentdeck") else "")
+    return commit + ("+dirty" if git("status", "--porcelain", "--", "agentdeck", "bench") else "")
+
+
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages: above the core count, figures grow."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def summarise(
-    workload: str, db: str, reps: list[dict[str, float]], params: dict[str, Any]
+    workload: str,
+    db: str,
+    reps: list[dict[str, float]],
+    params: dict[str, Any],
+    *,
+    durability: str,
+    load_before: list[float],
 ) -> dict[str, Any]:
-    """The result record BENCH.md specifies, from one metrics dict per rep."""
+    """The result record BENCH.md specifies, from one metrics dict per rep.
+
+    Besides the metrics it states the durability the database was run at, the load
+    average before the first rep and after the last (a shared machine's figures are only
+    comparable at a similar load) and the git revision measured.
+    """
     names = list(reps[0])
+    revision = source_revision()
     return {
         "workload": workload,
         "db": db,
+        "durability": durability,
         "reps": len(reps),
         "median": {k: _round(statistics.median(r[k] for r in reps)) for k in names},
         "min": {k: _round(min(r[k] for r in reps)) for k in names},
         "max": {k: _round(max(r[k] for r in reps)) for k in names},
-        "params": {**params, "revision": source_revision()},
+        "loadavg": {"before": load_before, "after": load_average(), "cores": os.cpu_count()},
+        "revision": revision,
+        "params": {**params, "revision": revision},
         "version": agentdeck.__version__,
     }
 

@@ -111,6 +111,8 @@ def fast_settings(database_url: str, **overrides: object) -> Settings:
         "poll_interval": timedelta(milliseconds=500),
         "worker_lost_after": timedelta(seconds=3),
         "shutdown_grace": timedelta(seconds=5),
+        # the host names of the in-process test clients (httpx, starlette TestClient)
+        "allowed_hosts": ["agentdeck.test", "testserver"],
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

@@ -52,6 +52,8 @@ class BudgetLedger:
         self.reserved: dict[str, Decimal] = {}
         self.gates = 0
         self.in_flight = 0
+        self._limits: dict[str, Decimal] = {}  # the limit each scope was last reserved under
+        self._reported: set[tuple[str, Decimal]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
         self._gate_lock = asyncio.Lock()
@@ -94,8 +96,9 @@ class BudgetLedger:
             scopes = self.scopes(agent, agent_limit)
             blocked = self.over(scopes, amount)
             if blocked is None:
-                for scope, _ in scopes:
+                for scope, limit in scopes:
                     self.reserved[scope] = self.reserved.get(scope, ZERO) + amount
+                    self._limits[scope] = limit
                 return [s for s, _ in scopes]
             async with self._gate_lock:
                 if self.in_flight:
@@ -110,10 +113,15 @@ class BudgetLedger:
         self, ctx: RunContext, agent: str, scope: str, limit: Decimal, amount: Decimal
     ) -> None:
         spent = self.spent.get(scope, ZERO)
+        standing = (
+            f"is overrun by ${spent - limit} (spent ${spent})"
+            if spent > limit
+            else f"has ${limit - spent} left"
+        )
         ctx.emit(
             "budget.exceeded",
-            f"{agent} needs up to ${amount} but the {scope} budget ${limit} has "
-            f"${max(ZERO, limit - spent)} left: approve the `budget` gate to raise it",
+            f"{agent} needs up to ${amount} but the {scope} budget ${limit} {standing}: "
+            "approve the `budget` gate to raise it",
             agent=agent,
             scope=scope,
             limit_usd=str(limit),
@@ -155,6 +163,18 @@ class BudgetLedger:
         self.in_flight -= 1
         if self.in_flight == 0:
             self._idle.set()
+
+    def overruns(self, scopes: list[str]) -> list[tuple[str, Decimal, Decimal]]:
+        """(scope, limit, spent) of the scopes a finished call took past their limit, each
+        said once per limit: a provider may report more tokens than were reserved."""
+        out = []
+        for scope in scopes:
+            limit = self._limits.get(scope)
+            spent = self.spent.get(scope, ZERO)
+            if limit is not None and spent > limit and (scope, limit) not in self._reported:
+                self._reported.add((scope, limit))
+                out.append((scope, limit, spent))
+        return out
 
     def snapshot(self) -> dict[str, Any]:
         """What a model step records so that a replay rebuilds this ledger."""

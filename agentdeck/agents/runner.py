@@ -21,8 +21,10 @@ import weakref
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any, Protocol
 
+from pydantic import BaseModel
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -34,12 +36,13 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models import ModelRequestParameters
+from pydantic_ai.tools import ToolDefinition
 from pydantic_core import to_jsonable_python
 
 from agentdeck.agents.budget import BudgetLedger
 from agentdeck.agents.llm_layer import runner_of
 from agentdeck.agents.reply import AgentReply, reply_from_records
-from agentdeck.agents.spec import ConfiguredAgent
+from agentdeck.agents.spec import ConfiguredAgent, restore, snapshot
 from agentdeck.agents.tools import ToolRegistry, default_tools
 from agentdeck.domain.errors import AgentdeckError
 from agentdeck.domain.retry import NO_RETRY
@@ -52,6 +55,7 @@ from agentdeck.llm.providers import ModelFactory
 
 log = logging.getLogger(__name__)
 NO_TOOLS = ModelRequestParameters()
+OUTPUT_TOOL = "final_result"  # the name pydantic-ai gives its output tool
 MAX_TOOL_ROUNDS = 8
 
 
@@ -71,6 +75,18 @@ class _RunState:
 
     ledger: BudgetLedger
     counters: dict[str, int] = field(default_factory=dict)
+    # stored agents as the run first saw them (journaled `agent-spec:<name>` steps)
+    agents: dict[str, ConfiguredAgent] = field(default_factory=dict)
+    agents_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # agent -> (its last answer, how many times in a row it gave it)
+    repeats: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def repeated(self, agent: str, text: str) -> int:
+        """Count `text` as `agent`'s latest answer; how many times in a row it gave it."""
+        last, times = self.repeats.get(agent, ("", 0))
+        times = times + 1 if text == last and text else 1
+        self.repeats[agent] = (text, times)
+        return times
 
     def next_key(self, agent: str) -> str:
         n = self.counters.get(agent, 0)
@@ -116,14 +132,19 @@ class AgentRunner:
         key: str | None = None,
         role: str | None = None,
         models: Sequence[str] | None = None,
+        output: type[BaseModel] | None = None,
     ) -> AgentReply:
         """Ask `agent` to answer `prompt`, as journaled steps of the run.
 
         `key` names the call within the run (e.g. "evaluate:2") and must be unique in it;
         by default the n-th call of an agent in the run is `<agent>:<n>`. `models`, when
         given, replaces the agent's chain for this call (a build's mode picks it).
+        `output` asks for structured output of that shape, as pydantic-ai's output tools do: the
+        model is offered a `final_result` tool taking it, and the reply's text is the JSON it
+        was called with (a model that answers in text instead is read as before).
         """
-        configured = await self.directory.configured(agent)
+        state = self._state(ctx)
+        configured = await self._agent(ctx, state, agent)
         if models:
             endpoints = self.factory.config.endpoints
             chain = tuple(parse_model_name(m, endpoints) for m in models)
@@ -132,17 +153,39 @@ class AgentRunner:
             # one agent may hold several roles of a workflow: it answers in the one asked
             spec = configured.spec.model_copy(update={"role": role})
             configured = dataclasses.replace(configured, spec=spec)
-        state = self._state(ctx)
         key = key or state.next_key(configured.name)
         messages: list[ModelMessage] = [
             ModelRequest(parts=[UserPromptPart(prompt)], instructions=configured.instructions)
         ]
         if not configured.spec.tools:
-            record = await self._model_step(
-                ctx, state, configured, f"llm:{key}", messages, NO_TOOLS
-            )
+            params = NO_TOOLS if output is None else structured(output)
+            record = await self._model_step(ctx, state, configured, f"llm:{key}", messages, params)
             return reply_from_records([record], [f"llm:{key}"])
         return await self._tool_loop(ctx, state, configured, key, messages)
+
+    async def _agent(self, ctx: RunContext, state: _RunState, name: str) -> ConfiguredAgent:
+        """The agent as this run first saw it.
+
+        A stored agent's spec is journaled at the run's first call of it (step
+        `agent-spec:<name>`): editing or deleting the agent mid-run changes nothing for
+        the run, on this worker or on one that resumes it. Agents of the agents file
+        change only with the file, and are not journaled.
+        """
+        async with state.agents_lock:  # concurrent first calls journal it once
+            known = state.agents.get(name)
+            if known is not None:
+                return known
+            key = f"agent-spec:{name}"
+            if ctx.is_replayed(key):
+                data: dict[str, Any] = await ctx.step(key, _not_called)
+                known = restore(data, list(self.factory.config.endpoints))
+            else:
+                known = await self.directory.configured(name)
+                if known.read_only:
+                    return known
+                await ctx.step(key, partial(snapshot, known))
+            state.agents[name] = known
+            return known
 
     # --- one model call as one step -----------------------------------------
 
@@ -159,6 +202,7 @@ class AgentRunner:
         if ctx.is_replayed(step_key):
             record: dict[str, Any] = await ctx.step(step_key, _not_called)
             await ledger.replay(ctx, agent.name, _cost(record), record.get("budget"))
+            state.repeated(agent.name, record["text"])  # said already, when it was live
             return record
         refs = (SIMULATOR_REF,) if self.factory.offline else self._keyed_chain(agent)
         throttles = self._throttles(agent)
@@ -185,6 +229,20 @@ class AgentRunner:
             cost = _cost(record)
         finally:
             ledger.finish(scopes, reserve, cost)
+        self._watch_loop(ctx, state, agent.name, record["text"])
+        for scope, limit, spent in ledger.overruns(scopes):
+            # the next call of this scope waits at the budget gate (spent > limit)
+            ctx.emit(
+                "budget.overrun",
+                f"{agent.name} cost more than was reserved: the {scope} budget ${limit} is "
+                f"overrun by ${spent - limit} (spent ${spent}); the next call waits at the "
+                "`budget` gate",
+                agent=agent.name,
+                scope=scope,
+                limit_usd=str(limit),
+                spent_usd=str(spent),
+                overrun_usd=str(spent - limit),
+            )
         return record
 
     async def _call(
@@ -230,7 +288,7 @@ class AgentRunner:
             "tool_calls": [
                 {"id": p.tool_call_id, "name": p.tool_name, "args": p.args_as_dict()}
                 for p in response.parts
-                if isinstance(p, ToolCallPart)
+                if isinstance(p, ToolCallPart) and p.tool_name != OUTPUT_TOOL
             ],
             "provider": answer.ref.provider,
             "model": answer.ref.name,
@@ -260,6 +318,18 @@ class AgentRunner:
             cost_usd=cost,
         )
         return record
+
+    def _watch_loop(self, ctx: RunContext, state: _RunState, agent: str, text: str) -> None:
+        """Say once when an agent has given the same answer `looping_after` times in a row."""
+        times = state.repeated(agent, text)
+        if times == self.factory.config.looping_after:
+            ctx.emit(
+                "agent.looping",
+                f"{agent} gave the same answer {times} times in a row: it may be looping",
+                agent=agent,
+                times=times,
+                answer=text[:300],
+            )
 
     def _keyed_chain(self, agent: ConfiguredAgent) -> tuple[ModelRef, ...]:
         """The agent's models whose provider can be called; the others are left out, with
@@ -386,7 +456,24 @@ def _texts(messages: list[ModelMessage]) -> list[str]:
 
 
 def _text(response: ModelResponse) -> str:
+    """The answer's text; for structured output, the JSON the output tool was called with."""
+    for part in response.parts:
+        if isinstance(part, ToolCallPart) and part.tool_name == OUTPUT_TOOL:
+            return part.args_as_json_str()
     return "".join(p.content for p in response.parts if isinstance(p, TextPart))
+
+
+def structured(output: type[BaseModel]) -> ModelRequestParameters:
+    """Request parameters asking for `output` through an output tool (pydantic-ai's default
+    output mode, which every provider with tool calls supports); text stays allowed so a
+    model without tool calls still answers, and its text is read instead."""
+    tool = ToolDefinition(
+        name=OUTPUT_TOOL,
+        parameters_json_schema=output.model_json_schema(),
+        description=(output.__doc__ or "The final answer.").strip(),
+        kind="output",
+    )
+    return ModelRequestParameters(output_mode="tool", output_tools=[tool], allow_text_output=True)
 
 
 def _response(record: dict[str, Any]) -> ModelResponse:

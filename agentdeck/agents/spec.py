@@ -29,6 +29,10 @@ ROLES = (
     "communicator",
     "reviewer",
     "coder",
+    "stack-planner",
+    "stack-builder",
+    "stack-communicator",
+    "stack-reviewer",
     "orchestrator",
     "backend",
     "frontend",
@@ -185,4 +189,33 @@ def configure(
         model_settings=cast("ModelSettings", settings),
         rate=RateLimit(spec.requests_per_minute, spec.tokens_per_minute),
         path=path,
+    )
+
+
+def snapshot(agent: ConfiguredAgent) -> dict[str, Any]:
+    """The agent as JSON for a run's journal: its spec and its composed instructions."""
+    return {
+        "spec": agent.spec.model_dump(mode="json"),
+        "source": agent.source,
+        "instructions": agent.instructions,
+    }
+
+
+def restore(data: dict[str, Any], endpoints: Collection[str]) -> ConfiguredAgent:
+    """The agent a snapshot recorded, as it was, whatever the catalog holds now.
+
+    Its skills are already composed into its instructions: a skill changed or removed
+    since does not change it.
+    """
+    spec = AgentSpec.model_validate(data["spec"], context={"endpoints": endpoints})
+    settings: dict[str, Any] = {"max_tokens": spec.max_output_tokens}
+    if spec.temperature is not None:
+        settings["temperature"] = spec.temperature
+    return ConfiguredAgent(
+        spec=spec,
+        source=data["source"],
+        instructions=data["instructions"],
+        chain=tuple(parse_model_name(m, endpoints) for m in spec.models),
+        model_settings=cast("ModelSettings", settings),
+        rate=RateLimit(spec.requests_per_minute, spec.tokens_per_minute),
     )

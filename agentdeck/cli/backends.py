@@ -43,6 +43,8 @@ class Backend(Protocol):
 
     async def retry(self, run_id: str) -> JSON: ...
 
+    async def rerun(self, run_id: str, from_step: str) -> JSON: ...
+
     async def all_events(self, run_id: str, after: int = 0) -> list[JSON]: ...
 
     async def artifacts(self, run_id: str) -> list[JSON]: ...
@@ -83,6 +85,9 @@ class LocalBackend:
 
     async def retry(self, run_id: str) -> JSON:
         return self._run(await self.deck.retry(run_id))
+
+    async def rerun(self, run_id: str, from_step: str) -> JSON:
+        return self._run(await self.deck.reruns.from_step(run_id, from_step))
 
     async def all_events(self, run_id: str, after: int = 0) -> list[JSON]:
         out: list[JSON] = []

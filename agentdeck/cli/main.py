@@ -17,6 +17,7 @@ from agentdeck.cli.providers import print_llm_choice, providers_app
 from agentdeck.cli.run import run_command
 from agentdeck.cli.runs import runs_app
 from agentdeck.cli.runtime import configure_logging, open_deck_or_exit, run_until_signalled
+from agentdeck.cli.stacks import stacks_app
 from agentdeck.deck import upgrade_database
 from agentdeck.settings import Settings
 
@@ -27,6 +28,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(agents_app, name="agents")
 app.add_typer(plans_app, name="plans")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(stacks_app, name="stacks")
 app.add_typer(providers_app, name="providers")
 app.add_typer(build_app, name="build")
 app.add_typer(repos_app, name="repos")
@@ -108,9 +110,11 @@ def _serve(
     port = port or settings.port
 
     # checked before anything opens: a public address without a token never serves
-    from agentdeck.web.auth import bind_refusal
+    from agentdeck.web.auth import bind_refusal, is_loopback
+    from agentdeck.web.login_throttle import token_refusal
 
-    refusal = bind_refusal(host, settings)
+    token = settings.token.get_secret_value() if settings.token is not None else None
+    refusal = bind_refusal(host, settings) or token_refusal(token)
     if refusal is not None:
         console.print(f"cannot start: {refusal}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
@@ -118,6 +122,7 @@ def _serve(
     import uvicorn  # the web stack loads only for the commands that serve
 
     from agentdeck.web.app import create_app
+    from agentdeck.web.server import server_config
 
     async def main(stop: asyncio.Event) -> None:
         deck = open_deck_or_exit(settings)
@@ -125,12 +130,19 @@ def _serve(
         running = deck.worker(concurrency) if worker else None
         if running is not None:
             await running.start()
-        config = uvicorn.Config(create_app(deck), host=host, port=port, log_level="warning")
+        config = server_config(create_app(deck, host), host, port, settings)
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
         console.print(f"agentdeck {__version__} on [bold]http://{host}:{port}[/]")
         where = f"worker {running.id}" if running else "no worker here (run `agentdeck worker`)"
         console.print(f"database: {deck.db.dialect}; {where}")
+        if not is_loopback(host) and not settings.allowed_hosts:
+            # the edge answers only Host names it knows (DNS rebinding): say how to add one
+            console.print(
+                "requests must name this server in their Host header: add a DNS name "
+                "for it to AGENTDECK_ALLOWED_HOSTS (other names are answered 421)",
+                markup=False,
+            )
         if settings.token is not None:
             console.print("API token required (AGENTDECK_TOKEN)")
         await print_llm_choice(deck)  # the dashboard's banner says the same

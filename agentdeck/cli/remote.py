@@ -79,6 +79,10 @@ class RemoteDeck:
     async def retry(self, run_id: str) -> dict[str, Any]:
         return await self._json("POST", f"/api/runs/{run_id}/retry")  # type: ignore[no-any-return]
 
+    async def rerun(self, run_id: str, from_step: str) -> dict[str, Any]:
+        path = f"/api/runs/{run_id}/rerun"
+        return await self._json("POST", path, json={"from_step": from_step})  # type: ignore[no-any-return]
+
     async def pause(self, run_id: str) -> dict[str, Any]:
         return await self._json("POST", f"/api/runs/{run_id}/pause")  # type: ignore[no-any-return]
 

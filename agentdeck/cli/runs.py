@@ -81,6 +81,23 @@ def retry(run_id: str, server: ServerOption = None, token: TokenOption = None) -
     _steer(lambda b: b.retry(run_id), server, token)
 
 
+@runs_app.command("rerun")
+def rerun(
+    run_id: str,
+    from_step: Annotated[
+        str,
+        typer.Option(
+            "--from", help="The step to run again from (a step key, e.g. llm:evaluate:2)."
+        ),
+    ],
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """A new run linked to this finished one: the steps before --from are copied from its
+    journal, that step and the later ones run again."""
+    _steer(lambda b: b.rerun(run_id, from_step), server, token)
+
+
 @runs_app.command("events")
 def events(
     run_id: str,

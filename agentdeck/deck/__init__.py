@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,15 +19,21 @@ from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
 from agentdeck.deck.builds import Builds
 from agentdeck.deck.costs import Costs
+from agentdeck.deck.reruns import Reruns
+from agentdeck.deck.sessions import DashboardSessions
+from agentdeck.deck.stacks import Stacks
 from agentdeck.deck.submissions import (
     MAX_PRIORITY,
     PRIORITY_HELP,
     Submission,
+    check_agents,
+    check_cursor,
     check_json,
     check_text,
     run_row,
 )
 from agentdeck.deck.tasks import TaskBoard
+from agentdeck.deck.watch import Watch
 from agentdeck.domain.errors import InvalidInput, NotFound
 from agentdeck.domain.events import MAX_EVENT_ID
 from agentdeck.domain.gates import GATE_PREFIX, GateDecision
@@ -54,6 +61,8 @@ from agentdeck.store.database import Database
 from agentdeck.store.migrate import upgrade
 
 MAX_PAGE = 500
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,8 @@ class Deck:
         # the models and the runner this Deck's runs call, handed to them in `services`
         self.llm = LLMLayer(llm, self.agents, tools=self.agents.tools)
         self.costs = Costs(self.db)
+        self.watch = Watch(self.db)
+        self.reruns = Reruns(self)
         if migrate:
             upgrade(self.db.engine)
         self.notifier = Notifier()
@@ -96,8 +107,10 @@ class Deck:
         # The tasks of plan runs: the plan workflow writes them through its worker's
         # writer (ctx.tasks), external agents claim them over the API.
         self.tasks = TaskBoard(self)
+        self.sessions = DashboardSessions(self)
         self.services = Services()
         self.llm.provide(self.services)
+        self.stacks = Stacks(self)  # stacks of role agents; provides the stack workflow's board
         self.builds = Builds(self)  # repositories and builds; provides the build modes
 
     # --- life cycle ----------------------------------------------------------
@@ -105,7 +118,8 @@ class Deck:
     async def start(self) -> None:
         """Start cross-process wake-ups (LISTEN on PostgreSQL); call from the event loop."""
         if self.db.is_postgres and self._listener is None:
-            self._listener = PgListener(self.db.url, self.notifier)
+            url = self.settings.listen_database_url or self.db.url
+            self._listener = PgListener(url, self.notifier)
             self._listener.start()
 
     @property
@@ -175,6 +189,7 @@ class Deck:
         """Queue many runs in one transaction; every one is validated before any is written."""
         now = self.clock.now()
         rows = [run_row(self.registry, now, sub) for sub in submissions]
+        await check_agents(self.agents, self.registry, rows)
         try:
             result = await self.db.write(lambda conn: transitions.submit_tx(conn, rows))
         except IntegrityError:
@@ -203,6 +218,7 @@ class Deck:
     ) -> Page:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        check_cursor(cursor)
         if where is not None:
             for name in ("workflow", "agent", "text", "retry_of"):
                 check_text(getattr(where, name), name)
@@ -261,11 +277,12 @@ class Deck:
             counts = await self.db.read(run_queries.count_by_status)
             database = {"ok": True, "dialect": self.db.dialect}
         except Exception as error:
+            log.warning("health: the database does not answer (%s)", type(error).__name__)
             counts = {}
             database = {"ok": False, "dialect": self.db.dialect, "error": type(error).__name__}
         alive = [w for w in await self.workers() if w.status == "alive"] if database["ok"] else []
         return {
-            "status": "ok" if database["ok"] else "degraded",
+            "status": "ok" if database["ok"] else "unavailable",
             "version": __version__,
             "database": database,
             "workers": {"alive": len(alive), "ids": [w.id for w in alive]},

@@ -25,6 +25,7 @@ from agentdeck.agents.spec import ROLES, AgentSpec, ConfiguredAgent, configure
 from agentdeck.agents.tools import ToolRegistry, default_tools
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.domain.errors import Conflict, InvalidInput, NotFound
+from agentdeck.domain.json_values import check_value, refuse_bool_for_number
 from agentdeck.llm.config import LLMConfig
 from agentdeck.settings import Settings
 from agentdeck.store import agents as agent_queries
@@ -182,8 +183,9 @@ class AgentCatalog:
     def _check(self, data: Mapping[str, Any]) -> AgentSpec:
         if not isinstance(data, Mapping):
             raise InvalidInput("an agent must be a JSON object", field="agent")
+        check_value(dict(data), "")
         try:
-            return AgentSpec.check(
+            spec = AgentSpec.check(
                 dict(data), endpoints=self._endpoints, skills=self.skills, tools=self.tools
             )
         except ValidationError as error:
@@ -193,6 +195,8 @@ class AgentCatalog:
             raise InvalidInput(
                 f"{where}: {str(problem).removeprefix('Value error, ')}", field=where
             ) from None
+        refuse_bool_for_number(dict(data), spec.model_dump(mode="json"), "", [])
+        return spec
 
     def _configure(self, spec: AgentSpec) -> ConfiguredAgent:
         return configure(spec, self.skills, source="database", endpoints=self._endpoints)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agentdeck.domain.usage import UsageTotal
+from agentdeck.domain.usage import ModelCall, UsageTotal
 from agentdeck.store import usage as usage_queries
 from agentdeck.store.database import Database
 
@@ -18,6 +18,10 @@ class Costs:
     async def of_run(self, run_id: str) -> UsageTotal:
         """Tokens and cost of one run."""
         return await self._db.read(lambda conn: usage_queries.run_total(conn, run_id))
+
+    async def calls(self, run_id: str) -> list[ModelCall]:
+        """Every model call of one run (an unknown run has none: check it exists first)."""
+        return await self._db.read(lambda conn: usage_queries.list_calls(conn, run_id))
 
     async def by_run(self, run_ids: list[str]) -> dict[str, UsageTotal]:
         return await self._db.read(lambda conn: usage_queries.by_run(conn, run_ids))

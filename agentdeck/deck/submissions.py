@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from agentdeck.domain.errors import InvalidInput, NotFound
 from agentdeck.domain.ids import new_id
+from agentdeck.domain.json_values import check_value
 from agentdeck.domain.runs import RunStatus
 from agentdeck.engine.registry import Registry, Workflow
 
@@ -33,6 +36,7 @@ def run_row(registry: Registry, now: datetime, sub: Submission) -> dict[str, Any
     workflow = _workflow(registry, sub.workflow)
     if not isinstance(sub.inputs, dict):
         raise InvalidInput("inputs must be a JSON object", field="inputs")
+    check_value(sub.inputs, "inputs")  # before validation: pydantic would read NaN as a float
     inputs = workflow.validate_inputs(sub.inputs)
     check_json(inputs, "inputs")
     if isinstance(sub.priority, bool) or not isinstance(sub.priority, int):
@@ -46,6 +50,7 @@ def run_row(registry: Registry, now: datetime, sub: Submission) -> dict[str, Any
         raise InvalidInput("idempotency_key must be a string", field="idempotency_key")
     if key is not None and not (0 < len(key) <= 200):
         raise InvalidInput("idempotency_key must be 1 to 200 characters", field="idempotency_key")
+    check_value(key, "idempotency_key")
     return {
         "id": new_id("run"),
         "workflow": workflow.name,
@@ -70,6 +75,8 @@ def _workflow(registry: Registry, name: str) -> Workflow:
 
 
 def check_json(value: Any, what: str) -> None:
+    """`value` must be JSON that can be stored and shown: see domain/json_values.py."""
+    check_value(value, what.split()[0])
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as error:
@@ -85,3 +92,59 @@ def check_text(value: str | None, field: str) -> None:
     """PostgreSQL cannot even compare with a string holding NUL: refuse it up front."""
     if value is not None and "\x00" in value:
         raise InvalidInput(f"{field} contains a NUL character (\\u0000)", field=field)
+
+
+class AgentFinder(Protocol):
+    async def find(self, name: str) -> Any: ...
+
+
+def _is_agent(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False  # `additionalProperties: true`
+    options = [schema, *schema.get("anyOf", [])]
+    return any(o.get("x-agentdeck-kind") == "agent" for o in options)
+
+
+def named_agents(workflow: Workflow, inputs: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, agent name) of the inputs the workflow declares as agent names.
+
+    A workflow says so in its inputs model (`x-agentdeck-kind: agent`, as the loop's
+    producer, evaluator and reviser do); its other names are labels or roles.
+    """
+    if workflow.inputs is None:
+        return []
+    found: list[tuple[str, str]] = []
+    for name, prop in workflow.inputs.model_json_schema().get("properties", {}).items():
+        value = inputs.get(name)
+        if _is_agent(prop) and isinstance(value, str):
+            found.append((f"inputs.{name}", value))
+        elif _is_agent(prop.get("additionalProperties")) and isinstance(value, dict):
+            found.extend((f"inputs.{name}.{k}", v) for k, v in value.items() if isinstance(v, str))
+    return found
+
+
+async def check_agents(
+    agents: AgentFinder, registry: Registry, rows: Sequence[dict[str, Any]]
+) -> None:
+    """An agent an input names must exist now; otherwise the run would fail at its call."""
+    for row in rows:
+        for where, name in named_agents(registry.get(row["workflow"]), row["inputs"]):
+            if await agents.find(name) is None:
+                raise InvalidInput(
+                    f"{where}: there is no agent named {name!r}; GET /api/agents lists them, "
+                    "POST /api/agents creates one",
+                    field=where,
+                )
+
+
+CURSOR = re.compile(r"^run_[0-9a-z]{26}$")
+
+
+def check_cursor(cursor: str | None) -> None:
+    """A cursor is the `next_cursor` of a page; anything else would answer an empty page."""
+    if cursor is not None and not CURSOR.fullmatch(cursor):
+        raise InvalidInput(
+            f"cursor {cursor[:60]!r} is not one this server gave: pass the `next_cursor` of "
+            "the previous page, or leave it out for the first page",
+            field="cursor",
+        )

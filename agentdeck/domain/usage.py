@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,3 +34,20 @@ class UsageTotal:
             "cost_usd": f"{self.cost_usd:f}",
             "unpriced_calls": self.unpriced_calls,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """One model call of a run: the step that made it, tokens and cost (None: no known price)."""
+
+    id: int
+    run_id: str
+    step_key: str | None
+    agent: str | None
+    provider: str | None
+    model: str | None
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cost_usd: Decimal | None
+    created_at: datetime

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from agentdeck.clock import Clock
+from agentdeck.domain import media_types
 from agentdeck.domain.errors import StepFailed
 from agentdeck.domain.events import EventKind
 from agentdeck.domain.gates import GateDecision, gate_channel
@@ -18,6 +21,7 @@ from agentdeck.domain.ids import new_id
 from agentdeck.domain.retry import RetryPolicy
 from agentdeck.domain.runs import Claim, RunStatus, Step, WaitKind
 from agentdeck.engine.notifier import Topic
+from agentdeck.engine.reconnect import outlast
 from agentdeck.engine.services import Services
 from agentdeck.engine.tasks import RunTasks
 from agentdeck.engine.writer import JournalWriter, Write
@@ -36,6 +40,13 @@ MAX_EVENT_KIND = 60
 MAX_SIGNAL_NAME = 200
 MAX_ARTIFACT_NAME = 300
 MAX_MEDIA_TYPE = 100
+
+
+# The artifacts a step's body stores while it runs: written with the step's result, in
+# its transaction, so a step replayed after a crash never stores them a second time.
+_STEP_ARTIFACTS: ContextVar[tuple[RunContext, list[dict[str, Any]]] | None] = ContextVar(
+    "agentdeck_step_artifacts", default=None
+)
 
 
 class Suspend(BaseException):
@@ -163,6 +174,8 @@ class RunContext:
         attempt = 0
         while True:
             attempt += 1
+            staged: list[dict[str, Any]] = []  # a retried body stores its artifacts afresh
+            token = _STEP_ARTIFACTS.set((self, staged))
             try:
                 result = fn()
                 if inspect.isawaitable(result):
@@ -184,9 +197,19 @@ class RunContext:
                     continue
                 await self._record(key, "failed", None, text, attempt, started_at)
                 raise StepFailed(key, text, attempt) from error
+            finally:
+                _STEP_ARTIFACTS.reset(token)
         rows = [u.row(key) for u in usage(result)] if usage else None
         lease = await self._record(
-            key, "succeeded", result, None, attempt, started_at, rows, encoded=encoded
+            key,
+            "succeeded",
+            result,
+            None,
+            attempt,
+            started_at,
+            rows,
+            encoded=encoded,
+            artifacts=staged,
         )
         self.pause_requested = self.pause_requested or lease.pause_requested_at is not None
         self._park_if_pause_requested()
@@ -203,6 +226,7 @@ class RunContext:
         usage: list[dict[str, Any]] | None = None,
         *,
         encoded: EncodedJSON | None = None,
+        artifacts: list[dict[str, Any]] | None = None,
     ) -> Lease:
         row = {
             "run_id": self.run.id,
@@ -217,7 +241,9 @@ class RunContext:
         events = []
         if status == "failed":
             events.append(_event(EventKind.STEP_FAILED, f"step {key} failed: {error}", step=key))
-        write = self._write(steps=[row], events=events, usage=usage or [])
+        write = self._write(
+            steps=[row], events=events, usage=usage or [], artifacts=artifacts or []
+        )
         lease = await self._writer.write(write)
         self._journal[key] = Step(**{**row, "result": result})
         return lease
@@ -262,9 +288,15 @@ class RunContext:
         media_type: str = "text/markdown",
         attempt: int | None = None,
     ) -> str:
-        """Store content the run produced; returns the artifact's id."""
+        """Store content the run produced; returns the artifact's id.
+
+        Inside a step's body the artifact is written with the step's result, in one
+        transaction; elsewhere it is a step of its own (`artifact:<name>`). Either way a
+        replayed run stores it once, and a name is stored once per run (the first wins).
+        """
         _check_length(name, MAX_ARTIFACT_NAME, "an artifact name")
         _check_length(media_type, MAX_MEDIA_TYPE, "a media type")
+        media_types.check(media_type)
         artifact_id = new_id("art")
         row = {
             "id": artifact_id,
@@ -276,8 +308,18 @@ class RunContext:
             "size": len(content.encode()),
             "created_at": self.now(),
         }
-        await self._writer.write(self._write(artifacts=[row]))
-        return artifact_id
+        current = _STEP_ARTIFACTS.get()
+        if current is not None and current[0] is self:
+            current[1].append(row)
+            return artifact_id
+        key = f"artifact:{name}"
+        if len(key) > MAX_STEP_KEY:
+            key = f"artifact:{hashlib.sha256(name.encode()).hexdigest()}"
+        if key in self._seen:
+            raise ValueError(f"artifact {name!r} stored twice in one run; names must be unique")
+        return await self.step(
+            key, lambda: self.artifact(name, content, media_type=media_type, attempt=attempt)
+        )
 
     # --- waiting without holding a worker slot -----------------------------
 
@@ -321,8 +363,11 @@ class RunContext:
         recorded = self._journal.get(key)
         if recorded is not None:
             return recorded.result
-        arrived = await self._db.read(
-            lambda conn: journal_queries.nth_signal(conn, self.run.id, channel, n)
+        arrived = await outlast(
+            lambda: self._db.read(
+                lambda conn: journal_queries.nth_signal(conn, self.run.id, channel, n)
+            ),
+            what=f"run {self.run.id}: reading signal {channel}",
         )
         if arrived is not None:
             started = self.now()

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from agentdeck.domain.errors import InvalidInput, NotFound
+from agentdeck.domain.json_values import refuse_bool_for_number
+from agentdeck.engine.input_schemas import model_of
 
 if TYPE_CHECKING:
     from agentdeck.engine.context import RunContext
@@ -39,15 +41,22 @@ class Workflow:
         if self.inputs is None:
             return inputs
         try:
-            return self.inputs.model_validate(inputs).model_dump(mode="json")
+            validated = self.inputs.model_validate(inputs).model_dump(mode="json")
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "inputs"
             raise InvalidInput(f"inputs.{where}: {first['msg']}", field=f"inputs.{where}") from None
+        refuse_bool_for_number(inputs, validated, "inputs", [])
+        return validated
 
     def input_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the inputs: the form, the API docs and `agentdeck` read it.
+
+        Without declared inputs it says so (`x-agentdeck-undeclared`): the form then offers
+        one JSON field for whatever the workflow reads, instead of "takes no inputs".
+        """
         if self.inputs is None:
-            return {"type": "object"}
+            return {"type": "object", "additionalProperties": True, "x-agentdeck-undeclared": True}
         return self.inputs.model_json_schema()
 
 
@@ -64,15 +73,21 @@ class Registry:
         self,
         name: str,
         *,
-        inputs: type[BaseModel] | None = None,
+        inputs: type[BaseModel] | dict[str, Any] | None = None,
         description: str = "",
         agents: Callable[[dict[str, Any]], list[str]] | None = None,
     ) -> Callable[[WorkflowFn], WorkflowFn]:
-        """Decorator: register an `async def fn(ctx, inputs)` under `name`."""
+        """Decorator: register an `async def fn(ctx, inputs)` under `name`.
+
+        `inputs` declares what a run takes — a pydantic model, or a JSON Schema object
+        (see `input_schemas`) — so the start form, the API's validation and the docs
+        follow from it; the function still receives a plain dict.
+        """
+        model = model_of(name, inputs) if isinstance(inputs, dict) else inputs
 
         def register(fn: WorkflowFn) -> WorkflowFn:
             doc = description or (fn.__doc__ or "").strip()
-            self.add(Workflow(name, fn, inputs, doc, agents))
+            self.add(Workflow(name, fn, model, doc, agents))
             return fn
 
         return register

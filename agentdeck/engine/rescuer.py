@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -16,6 +17,7 @@ from agentdeck.store import runs as run_queries
 from agentdeck.store import workers as worker_queries
 from agentdeck.store.database import Database
 from agentdeck.store.notify import notify
+from agentdeck.store.runs import Lease
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,36 @@ class Rescuer:
         self._worker_lost_after = worker_lost_after
 
     async def rescue(self) -> Rescue:
-        rescue = await self._db.write(self._rescue)
+        return self._published(await self._db.write(self._rescue))
+
+    async def rescue_gone(self, hostname: str, own_id: str, alive: Callable[[int], bool]) -> Rescue:
+        """Rescue at once the runs of workers known to be gone, without waiting for leases.
+
+        Gone: a worker row of this host whose process no longer exists (`alive(pid)`
+        is False), or one silent for longer than `worker_lost_after`. A crashed
+        `agentdeck up` restarted on the same machine takes its runs back at once.
+        """
+
+        def tx(conn: Connection) -> Rescue:
+            now = self._clock.now()
+            gone = [
+                w.id
+                for w in worker_queries.alive_workers(conn)
+                if w.id != own_id
+                and (
+                    (w.hostname == hostname and not alive(w.pid))
+                    or w.heartbeat_at < now - self._worker_lost_after
+                )
+            ]
+            if not gone:
+                return Rescue([], [], [])
+            worker_queries.mark_gone(conn, gone)
+            leases = run_queries.held_leases(conn, gone)
+            return self._return(conn, leases, now, "is gone")
+
+        return self._published(await self._db.write(tx))
+
+    def _published(self, rescue: Rescue) -> Rescue:
         if rescue.requeued or rescue.cancelled or rescue.paused:
             self._notifier.publish(Topic.EVENT)
         if rescue.requeued:
@@ -49,13 +80,17 @@ class Rescuer:
     def _rescue(self, conn: Connection) -> Rescue:
         now = self._clock.now()
         worker_queries.mark_lost(conn, now - self._worker_lost_after)
+        return self._return(conn, run_queries.expired(conn, now), now, "'s lease expired")
+
+    def _return(self, conn: Connection, leases: list[Lease], now: datetime, why: str) -> Rescue:
+        """Queue these running runs again (cancel or pause them if that was asked)."""
         outcome: dict[RunStatus, list[str]] = {
             RunStatus.QUEUED: [],
             RunStatus.CANCELLED: [],
             RunStatus.PAUSED: [],
         }
         events = []
-        for lease in run_queries.expired(conn, now):
+        for lease in leases:
             if lease.cancel_requested_at is not None:
                 target = RunStatus.CANCELLED
                 values = {"status": target, "finished_at": now, "error": "cancelled"}
@@ -72,7 +107,7 @@ class Rescuer:
                     {
                         "run_id": lease.run_id,
                         "kind": EventKind.LEASE_EXPIRED,
-                        "message": f"lease of {lease.claimed_by} expired; run is {target}",
+                        "message": f"{lease.claimed_by}{why}; run is {target}",
                         "data": {"worker": lease.claimed_by, "epoch": lease.lease_epoch},
                         "created_at": now,
                     }

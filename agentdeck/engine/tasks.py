@@ -13,6 +13,7 @@ from typing import Any
 
 from agentdeck.domain.runs import Claim
 from agentdeck.domain.tasks import TaskWrite
+from agentdeck.engine.reconnect import outlast
 from agentdeck.engine.writer import JournalWriter, Write
 from agentdeck.store import external_agents as agent_queries
 from agentdeck.store.database import Database
@@ -46,7 +47,11 @@ class RunTasks:
 
     async def capable(self, role: str) -> bool:
         """Whether an active external agent has this capability."""
-        return role in await self._db.read(agent_queries.capabilities_in_use)
+        roles = await outlast(
+            lambda: self._db.read(agent_queries.capabilities_in_use),
+            what=f"run {self._run.id}: reading external agents' capabilities",
+        )
+        return role in roles
 
     def _send(self, write: Write) -> asyncio.Future[Any]:
         future = self._writer.send(write)

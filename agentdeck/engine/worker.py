@@ -21,7 +21,9 @@ from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.events import EventKind
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import Claim, RunStatus, Step
+from agentdeck.engine.collector import tune_collector
 from agentdeck.engine.context import RunContext, Suspend, to_json
+from agentdeck.engine.fencing import FenceCounts
 from agentdeck.engine.notifier import Notifier, Topic
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.rescuer import Rescuer
@@ -30,7 +32,8 @@ from agentdeck.engine.writer import JournalWriter, Write, finished_values
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
 from agentdeck.store import workers as worker_queries
-from agentdeck.store.database import Database
+from agentdeck.store.database import Database, is_connection_error
+from agentdeck.store.notify import notify, payload
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,10 @@ class Worker:
         self._loops: list[asyncio.Task[None]] = []
         self._claiming: asyncio.Task[None] | None = None
         self._finishing: set[str] = set()
+        # runs this worker gave up without writing how they ended (run id -> epoch):
+        # released to the queue by the next heartbeat that reaches the database
+        self._abandoned: dict[str, int] = {}
+        self._beat_ok = True
         self._unsubscribe = notifier.subscribe(self._on_notice)
         self._started = False
         self._timers_checked_at = datetime.min.replace(tzinfo=UTC)
@@ -94,6 +101,11 @@ class Worker:
     @property
     def active(self) -> int:
         return len(self._active)
+
+    @property
+    def fence(self) -> FenceCounts:
+        """This worker's writes that reached the fence, and those it refused."""
+        return self._writer.fence.counts
 
     def _free_slots(self) -> int:
         return self.config.concurrency - len(self._active) + len(self._finishing)
@@ -114,6 +126,8 @@ class Worker:
             "heartbeat_at": now,
         }
         await self._db.write(lambda conn: worker_queries.register(conn, row))
+        await self._rescuer.rescue_gone(socket.gethostname(), self.id, _process_exists)
+        tune_collector()
         self._writer.start()
         self._started = True
         if loops:
@@ -130,12 +144,18 @@ class Worker:
             return
         self._stopping = True
         self._wake.set()
+        grace = self.config.shutdown_grace if grace is None else grace
         if self._claiming is not None:
             # Not cancelled: a claim in flight would commit with nobody to run what it took.
-            await self._claiming
-        grace = self.config.shutdown_grace if grace is None else grace
+            # It may be retrying while the database is away: past the grace, it gives up.
+            done, _ = await asyncio.wait([self._claiming], timeout=grace.total_seconds())
+            if not done:
+                self._writer.give_up()
+                await self._claiming
         if self._active:
             await asyncio.wait(list(self._active.values()), timeout=grace.total_seconds())
+        # Past the grace a database still away is not waited for: the runs' leases expire.
+        self._writer.give_up()
         for run_id in list(self._active):
             self._cancel(run_id, "shutdown")
         if self._active:
@@ -146,8 +166,14 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._writer.stop()
+        log.info("worker %s stopped; fencing: %s", self.id, self._writer.fence.counts)
         self._unsubscribe()
-        await self._db.write(lambda conn: worker_queries.stop(conn, self.id, self._clock.now()))
+        try:
+            await self._db.write(lambda conn: worker_queries.stop(conn, self.id, self._clock.now()))
+        except Exception as error:
+            if not is_connection_error(error):
+                raise
+            log.warning("worker %s stopped without reaching the database: %s", self.id, error)
         self._started = False
 
     # --- wake-ups and control ------------------------------------------------
@@ -192,11 +218,13 @@ class Worker:
             timeout = self.config.poll_interval.total_seconds()
             if free > 0:
                 try:
-                    claimed, next_due = await self._writer.ride(partial(self._claim_tx, limit=free))
-                except Exception:
-                    log.exception("claim failed; retrying after the poll interval")
-                    claimed, next_due = [], None
-                self._start_runs(claimed)
+                    claimed, next_due, until = await self._writer.ride(
+                        partial(self._claim_tx, limit=free)
+                    )
+                except Exception as error:
+                    _log_failure(error, "claim failed; retrying after the poll interval")
+                    claimed, next_due, until = [], None, self._clock.now()
+                self._start_runs(claimed, until)
                 self._backlog = len(claimed) == free
                 if self._backlog:
                     continue
@@ -212,14 +240,16 @@ class Worker:
     async def _claim(self, limit: int) -> list[Claim]:
         if limit <= 0:
             return []
-        claimed, _ = await self._writer.ride(partial(self._claim_tx, limit=limit))
-        self._start_runs(claimed)
+        claimed, _, until = await self._writer.ride(partial(self._claim_tx, limit=limit))
+        self._start_runs(claimed, until)
         return [run for run, _ in claimed]
 
     def _claim_tx(
         self, conn: Connection, limit: int
-    ) -> tuple[list[tuple[Claim, dict[str, Step]]], datetime | None]:
+    ) -> tuple[list[tuple[Claim, dict[str, Step]]], datetime | None, datetime]:
+        """Claim up to `limit` runs; also returns the next due time and the leases' expiry."""
         now = self._clock.now()
+        lease_expires_at = now + self.config.lease_interval
         # Timers are checked when one is due or once per poll interval (a sleep
         # started by another process), not on every claim: that would double its cost.
         if now >= self._timers_checked_at + self.config.poll_interval or (
@@ -232,7 +262,7 @@ class Worker:
             worker_id=self.id,
             limit=limit,
             now=now,
-            lease_expires_at=now + self.config.lease_interval,
+            lease_expires_at=lease_expires_at,
         )
         # A run's first claim has epoch 1 and cannot have steps yet.
         resumed = [r.id for r in claimed if r.lease_epoch > 1]
@@ -252,13 +282,16 @@ class Worker:
         )
         next_due = run_queries.next_due_at(conn, now) if len(claimed) < limit else None
         self._next_due_at = next_due
-        return [(r, journals.get(r.id, {})) for r in claimed], next_due
+        return [(r, journals.get(r.id, {})) for r in claimed], next_due, lease_expires_at
 
-    def _start_runs(self, claimed: list[tuple[Claim, dict[str, Step]]]) -> None:
+    def _start_runs(
+        self, claimed: list[tuple[Claim, dict[str, Step]]], lease_until: datetime
+    ) -> None:
         if claimed:
             self._notifier.publish(Topic.EVENT)  # each claim recorded a run.started event
         self.claimed += len(claimed)
         for run, steps in claimed:
+            self._writer.fence.note_lease(run.id, lease_until)
             context = RunContext(run, steps, self._writer, self._db, self._clock, self._services)
             self._contexts[run.id] = context
             self._active[run.id] = asyncio.create_task(self._execute(context), name=run.id)
@@ -275,12 +308,20 @@ class Worker:
                 self._finishing.add(run.id)
                 if self._backlog:
                     self._wake.set()
-                with contextlib.suppress(LeaseLost):
+                try:
                     await self._writer.write(write)
+                except LeaseLost:
+                    pass  # another worker holds the run now
+                except Exception as error:
+                    # Not retried by the writer (the worker is stopping, or the database
+                    # refused the write): give the run back rather than hold it to lease end.
+                    log.error("run %s: its outcome could not be written: %s", run.id, error)
+                    self._abandoned[run.id] = run.lease_epoch
         except asyncio.CancelledError:
             pass  # cancelled again while writing the outcome: the rescuer takes over
         finally:
             self._finishing.discard(run.id)
+            self._writer.fence.forget_lease(run.id)
             self._active.pop(run.id, None)
             self._contexts.pop(run.id, None)
             self._cancel_reasons.pop(run.id, None)
@@ -327,6 +368,12 @@ class Worker:
         except LeaseLost:
             return None
         except Exception as error:
+            if is_connection_error(error):
+                # The database's fault, not the run's (the writer gave up on it only
+                # because the worker is stopping): released, never recorded as failed.
+                log.warning("run %s: given up on a database fault: %s", run.id, error)
+                self._abandoned[run.id] = run.lease_epoch
+                return None
             text = f"{type(error).__name__}: {error}"
             log.info("run %s failed: %s", run.id, text)
             return _final(run, RunStatus.FAILED, now(), EventKind.FAILED, text, error=text)
@@ -338,8 +385,10 @@ class Worker:
             await asyncio.sleep(self.config.heartbeat_interval.total_seconds())
             try:
                 await self.heartbeat()
-            except Exception:
-                log.exception("heartbeat failed")
+                self._beat_ok = True
+            except Exception as error:
+                self._beat_ok = False
+                _log_failure(error, "heartbeat failed")
 
     async def heartbeat(self) -> None:
         """Renew the leases of the runs in hand in one statement; stop those whose lease is gone.
@@ -348,19 +397,30 @@ class Worker:
         was in flight is not in its answer, and is not lost.
         """
         executing = {run_id: ctx.run.lease_epoch for run_id, ctx in self._contexts.items()}
+        abandoned = dict(self._abandoned)
 
-        def beat(conn: Connection) -> list[run_queries.Lease]:
+        def beat(conn: Connection) -> tuple[datetime, list[run_queries.Lease]]:
             now = self._clock.now()
+            until = now + self.config.lease_interval
             worker_queries.beat(conn, self.id, now)
-            return run_queries.heartbeat(
+            if abandoned:
+                _release(conn, self.id, abandoned, now)
+            leases = run_queries.heartbeat(
                 conn,
                 worker_id=self.id,
                 run_ids=list(executing),
                 now=now,
-                lease_expires_at=now + self.config.lease_interval,
+                lease_expires_at=until,
             )
+            return until, leases
 
-        held = {lease.run_id: lease for lease in await self._db.write(beat)}
+        until, leases = await self._db.write(beat)
+        held = {lease.run_id: lease for lease in leases}
+        if abandoned:
+            for run_id in abandoned:
+                self._abandoned.pop(run_id, None)
+            self._notifier.publish(Topic.READY)
+            self._notifier.publish(Topic.EVENT)
         for run_id, epoch in executing.items():
             ctx = self._contexts.get(run_id)
             if ctx is None or ctx.run.lease_epoch != epoch:
@@ -368,18 +428,62 @@ class Worker:
             lease = held.get(run_id)
             if lease is None or lease.lease_epoch != epoch:
                 self._cancel(run_id, "lease_lost")
-            elif lease.cancel_requested_at is not None:
+                continue
+            self._writer.fence.note_lease(run_id, until)
+            if lease.cancel_requested_at is not None:
                 self._cancel(run_id, "cancel")
             elif lease.pause_requested_at is not None:
                 ctx.pause_requested = True
 
     async def _rescue_loop(self) -> None:
         while True:
+            # After an outage, this worker's own leases may have run out while it could not
+            # renew them: rescue only once a heartbeat has renewed what it still executes.
             try:
-                await self._rescuer.rescue()
-            except Exception:
-                log.exception("rescue failed")
+                if self._beat_ok:
+                    await self._rescuer.rescue()
+            except Exception as error:
+                _log_failure(error, "rescue failed")
             await asyncio.sleep(self.config.rescue_interval.total_seconds())
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (signal 0 checks, sends nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def _release(conn: Connection, worker_id: str, runs: dict[str, int], now: datetime) -> None:
+    """Queue again runs this worker gave up, where it still holds them at that epoch."""
+    released = run_queries.release_held(conn, worker_id, runs, now)
+    journal.insert_events(
+        conn,
+        [
+            {
+                "run_id": run_id,
+                "kind": EventKind.RELEASED,
+                "message": f"released by {worker_id}, which could not go on with it",
+                "data": {"worker": worker_id, "epoch": runs[run_id]},
+                "created_at": now,
+            }
+            for run_id in released
+        ],
+    )
+    if released:
+        notify(conn, [payload(Topic.READY)])
+
+
+def _log_failure(error: Exception, what: str) -> None:
+    """One line for a database fault (expected in an outage), a traceback for anything else."""
+    if is_connection_error(error):
+        log.warning("%s: database unavailable (%s)", what, type(error).__name__)
+    else:
+        log.error("%s", what, exc_info=error)
 
 
 def _final(

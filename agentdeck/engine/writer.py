@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -21,9 +21,12 @@ from sqlalchemy import Connection
 
 from agentdeck.clock import Clock
 from agentdeck.domain.errors import LeaseLost
+from agentdeck.domain.events import EventKind
 from agentdeck.domain.runs import RunStatus
 from agentdeck.domain.tasks import Executor, TaskStatus, TaskWrite
+from agentdeck.engine.fencing import Fence, FenceMark
 from agentdeck.engine.notifier import Notifier, Topic, payload
+from agentdeck.engine.reconnect import outlast
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
 from agentdeck.store import tasks as task_queries
@@ -52,6 +55,7 @@ class Write:
     # the run's tasks (plan runs): rows to create, then guarded changes
     task_rows: list[dict[str, Any]] = field(default_factory=list)
     task_writes: list[TaskWrite] = field(default_factory=list)
+    fence: FenceMark = field(default_factory=FenceMark)
 
 
 @dataclass
@@ -92,13 +96,22 @@ class JournalWriter:
         self._pending: list[tuple[Item, asyncio.Future[Any]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # set when the worker stops: a batch the database cannot take is then given up
+        # (its runs' leases expire and the rescuer hands them on) instead of retried
+        self._giving_up = False
         self.batches = 0
+        self.fence = Fence()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="agentdeck-writer")
 
+    def give_up(self) -> None:
+        """From now on, a batch the database cannot take fails instead of being retried."""
+        self._giving_up = True
+
     async def stop(self) -> None:
-        """Flush what is pending, then stop."""
+        """Flush what is pending (given up at once if the database is unreachable), then stop."""
+        self.give_up()
         await self.flush()
         if self._task is not None:
             self._task.cancel()
@@ -112,6 +125,7 @@ class JournalWriter:
     def send(self, write: Write) -> asyncio.Future[Lease]:
         """Queue a write; the future resolves to the run's lease once committed."""
         future: asyncio.Future[Lease] = asyncio.get_running_loop().create_future()
+        write.fence.lease_until = self.fence.lease_until(write.run_id)
         self._pending.append((write, future))
         self._wakeup.set()
         return future
@@ -152,13 +166,29 @@ class JournalWriter:
         """Apply a batch in one transaction and settle its futures; raises if it failed."""
         items = [item for item, _ in batch]
         tasks = _TaskOutcome()
+
+        tries = 0
+
+        def attempt() -> Awaitable[list[Any]]:
+            nonlocal tasks, tries
+            tasks = _TaskOutcome()  # what a rolled-back try did to tasks does not count
+            tries += 1
+            apply = partial(self._apply_items, items=items, tasks=tasks, retry=tries > 1)
+            return self._db.write(apply)
+
         try:
-            outcome = await self._db.write(partial(self._apply_items, items=items, tasks=tasks))
+            # A connection error is retried on a fresh connection for as long as it takes:
+            # the batch holds finished work (step results), and fencing refuses it if the
+            # lease moved on meanwhile.
+            outcome = await outlast(
+                attempt, what=partial(_describe, items), give_up=lambda: self._giving_up
+            )
         except Exception as error:
             if len(batch) == 1 and not batch[0][1].done():
                 batch[0][1].set_exception(error)
             raise
         self.batches += 1
+        self.fence.record((i.run_id, i.epoch, i.fence) for i in items if isinstance(i, Write))
         if tasks.events or any(
             isinstance(i, Write) and i.events and o for i, o in zip(items, outcome, strict=True)
         ):
@@ -178,13 +208,15 @@ class JournalWriter:
             else:
                 future.set_result(result)
 
-    def _apply_items(self, conn: Connection, items: list[Item], tasks: _TaskOutcome) -> list[Any]:
+    def _apply_items(
+        self, conn: Connection, items: list[Item], tasks: _TaskOutcome, retry: bool = False
+    ) -> list[Any]:
         writes = [i for i in items if isinstance(i, Write)]
-        held = iter(self._apply(conn, writes, tasks) if writes else [])
+        held = iter(self._apply(conn, writes, tasks, retry) if writes else [])
         return [next(held) if isinstance(i, Write) else i.fn(conn) for i in items]
 
     def _apply(
-        self, conn: Connection, writes: list[Write], tasks: _TaskOutcome
+        self, conn: Connection, writes: list[Write], tasks: _TaskOutcome, retry: bool
     ) -> list[Lease | None]:
         now = self._clock.now()
         leases = run_queries.lock_leases(conn, {w.run_id for w in writes})
@@ -196,12 +228,14 @@ class JournalWriter:
         notes: list[str] = []
         for write in writes:
             lease = leases.get(write.run_id)
-            if (
-                lease is None
-                or lease.status != RunStatus.RUNNING
-                or lease.claimed_by != self._worker_id
-                or lease.lease_epoch != write.epoch
-            ):
+            holds = (
+                lease is not None
+                and lease.status == RunStatus.RUNNING
+                and lease.claimed_by == self._worker_id
+                and lease.lease_epoch == write.epoch
+            )
+            write.fence.judge(lease, holds, now)
+            if not holds:
                 held.append(None)
                 continue
             held.append(lease)
@@ -209,7 +243,14 @@ class JournalWriter:
             artifacts += write.artifacts
             usage += [{"run_id": write.run_id, "created_at": now, **u} for u in write.usage]
             notes += [payload(t, write.run_id) for t in write.notify]
-        journal.insert_steps(conn, steps)
+        if retry and usage:
+            # Usage counts only with a step recorded now: a batch retried after a commit
+            # whose answer was lost finds its steps there already, and pays nothing twice.
+            landed = journal.insert_steps_returning(conn, steps)
+            known = {(s["run_id"], s["key"]) for s in steps} - landed
+            usage = [u for u in usage if (u["run_id"], u.get("step_key")) not in known]
+        else:
+            journal.insert_steps(conn, steps)
         journal.insert_artifacts(conn, artifacts)
         journal.insert_usage(conn, usage)
         run_queries.add_usage_totals(conn, _totals(usage))
@@ -227,6 +268,12 @@ class JournalWriter:
                 values.update(status=RunStatus.QUEUED, wait_kind=None, waiting_on=None)
                 values.update(claimed_by=None, lease_expires_at=None, due_at=now)
                 notes.append(payload(Topic.READY))
+            if lease.cancel_requested_at is not None and values.get("status") in _PARKED:
+                # A cancel that arrived while the run was parking (its wake-up found no
+                # task to interrupt): the run ends here instead of waiting for nothing.
+                values = {"updated_at": now, **_cancelled(now)}
+                events.append(_cancel_event(write.run_id, now))
+                notes.append(payload(Topic.FINISHED, write.run_id))
             updates.append((write.run_id, write.epoch, values))
         run_queries.update_held_many(conn, self._worker_id, updates)
         journal.insert_events(conn, events)
@@ -234,6 +281,24 @@ class JournalWriter:
             notes.append(payload(Topic.EVENT))  # external agents' long polls elsewhere wake on it
         notify(conn, notes)
         return held
+
+
+# Statuses a run parks in when it leaves its worker without finishing.
+_PARKED = (RunStatus.WAITING, RunStatus.PAUSED, RunStatus.QUEUED)
+
+
+def _cancelled(now: Any) -> dict[str, Any]:
+    return finished_values(RunStatus.CANCELLED, now, error="cancelled")
+
+
+def _cancel_event(run_id: str, now: Any) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "kind": EventKind.CANCELLED,
+        "message": "cancelled",
+        "data": None,
+        "created_at": now,
+    }
 
 
 @dataclass
@@ -269,6 +334,14 @@ def _apply_tasks(
         external = change.values.get("executor") == Executor.EXTERNAL
         outcome.offers = outcome.offers or (change.move.target == TaskStatus.READY and external)
     return events
+
+
+def _describe(items: list[Item]) -> str:
+    """Names the runs of a batch, for the log line of a database fault."""
+    run_ids = [i.run_id for i in items if isinstance(i, Write)]
+    shown = ", ".join(dict.fromkeys(run_ids[:5]))
+    more = f" (+{len(run_ids) - 5})" if len(run_ids) > 5 else ""
+    return f"journal write of runs {shown}{more}" if run_ids else "claim"
 
 
 def finished_values(status: RunStatus, now: Any, **values: Any) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class LLMConfig:
     retry_interval: timedelta = timedelta(milliseconds=500)
     retry_max_interval: timedelta = timedelta(seconds=20)
     env_file: Path | None = Path(".env")
+    looping_after: int = 3  # the same answer this many times in a row: the agent loops
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMConfig:
@@ -97,4 +98,5 @@ class LLMConfig:
             retry_interval=settings.llm_retry_interval,
             retry_max_interval=settings.llm_retry_max_interval,
             env_file=Path(env_file) if isinstance(env_file, str | Path) else None,
+            looping_after=settings.looping_after,
         )

@@ -1,6 +1,9 @@
 """What the offline simulator answers for each role, in the formats the workflows parse.
 
-Every answer is a pure function of (role, prompt): the same input gives the same text.
+Every answer is a pure function of (role, prompt): the same input gives the same text,
+and it is written from what the prompt says (`simulated_text.read`): a draft on the
+task's topic for its audience, a plan whose tasks follow from the goal
+(`simulated_plans`), a task's result that names the task and what it built on.
 Formats (real models are asked for the same ones by the shipped agents' instructions):
 
 * producer, reviser, builder, executor and any other role: a markdown document. Drafts
@@ -20,6 +23,8 @@ Formats (real models are asked for the same ones by the shipped agents' instruct
   "low"|"medium"|"high", "title", "detail", "path", "recommendation"}], "simulated": true}`.
 * build-review, build-plan, build-code: see `simulated_build`.
 * communicator: JSON `{"summary", "messages": [{"to", "subject", "body"}], "simulated": true}`.
+* stack-planner, stack-builder, stack-communicator, stack-reviewer, stack-summarizer:
+  the roles of a stack, answered by `simulated_stack`.
 """
 
 from __future__ import annotations
@@ -27,17 +32,28 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from agentdeck.llm import simulated_build
+from agentdeck.llm.simulated_plans import plan_tasks
+from agentdeck.llm.simulated_stack import STACK_ROLES
+from agentdeck.llm.simulated_stack import answer as stack_answer
+from agentdeck.llm.simulated_text import (
+    Reading,
+    capitalised,
+    clip,
+    joined,
+    json_objects,
+    past_tense,
+    pick,
+    read,
+)
 
 NOTE = "Written by the agentdeck offline simulator: no model provider is configured."
 MARKER = "<!-- agentdeck:simulator attempt={n} -->"
 _MARKER = re.compile(r"<!-- agentdeck:simulator attempt=(\d+) -->")
 _ATTEMPT_WORD = re.compile(r"\battempt\s*(?:#|no\.?|number|=|:)?\s*(\d+)", re.IGNORECASE)
 _SCORES = (0.55, 0.84, 0.93, 0.96)
-_TITLE_KEYS = ("title", "topic", "task", "goal", "idea", "request", "brief", "subject")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.+?)\s*$", re.MULTILINE)
 _PATH = re.compile(r"\b[\w.-]+(?:/[\w.-]+)*\.(?:py|ts|js|md|go|rs|java|sql|toml|yaml|json)\b")
 _TODO_ID = re.compile(r"\b(?:todo|task)[\s#:_-]*([A-Za-z0-9][\w.-]*)", re.IGNORECASE)
 
@@ -49,6 +65,8 @@ def digest(*parts: str) -> bytes:
 
 def answer(role: str, prompt: str) -> str:
     """The simulator's answer for `role` to `prompt`."""
+    if role in STACK_ROLES:
+        return stack_answer(role, prompt)
     build = simulated_build.ROLES.get(role)
     if build is not None:
         return build(prompt)
@@ -65,58 +83,97 @@ def attempt_of(text: str) -> int | None:
 
 
 def title_of(prompt: str) -> str:
-    data = _json_object(prompt)
-    for key in _TITLE_KEYS:
-        value = data.get(key) if data else None
-        if isinstance(value, str) and value.strip():
-            return _clip(value.strip(), 80)
-    for line in prompt.splitlines():
-        line = line.strip(" #*-\t")
-        if line and not line.startswith(("<!--", "{", "[")):
-            return _clip(line, 80)
-    return "Untitled"
+    """What the prompt is about, as a title."""
+    return capitalised(read(prompt).subject)
 
 
 # --- documents -------------------------------------------------------------
 
 
 def _producer(prompt: str, d: bytes) -> str:
-    title = title_of(prompt)
+    r = read(prompt)
+    topic = r.subject
+    readers = r.audience or "readers new to it"
+    key_ideas = list(r.nouns[:4]) or [topic]
     return "\n".join(
         [
             MARKER.format(n=1),
-            f"# {title}",
+            f"# {capitalised(topic)}",
             "",
             f"_{NOTE}_",
             "",
             "## Summary",
             "",
-            f"A first draft for **{title}**, built from the inputs below.",
+            f"This draft explains {topic} to {readers}: what it is, why it matters to "
+            f"them, and how to take a first step with it.",
             "",
-            "## Inputs considered",
+            f"## Why {topic} matters",
             "",
-            *_input_bullets(prompt),
+            _why(topic, readers, key_ideas, d),
             "",
-            "## Draft",
+            "## Key ideas",
             "",
-            _paragraph(prompt, d),
+            *[f"- **{capitalised(t)}**: {_idea(t, topic, d, i)}" for i, t in enumerate(key_ideas)],
+            *_asked_for(r),
             "",
-            "## Open questions",
+            "## A first step",
             "",
-            "- Which audience should the final version address first?",
-            "- Which examples would make the argument concrete?",
+            f"1. Pick one small, real case where {topic} applies.",
+            f"2. Try it with {joined(key_ideas[:2])} in mind, and note what changes.",
+            "3. Share the result and decide what to try next.",
         ]
     )
 
 
+def _why(topic: str, readers: str, ideas: list[str], d: bytes) -> str:
+    lead = pick(
+        (
+            f"For {readers}, {topic} is worth understanding",
+            f"Among {readers}, {topic} comes up again and again",
+            f"To {readers}, {topic} is a practical concern",
+        ),
+        d,
+        1,
+    )
+    return (
+        f"{lead} because the choices made about {joined(ideas[:3])} decide whether it works. "
+        f"Getting it right early saves rework later; getting it wrong shows up as "
+        f"surprises that are hard to trace back to {topic}."
+    )
+
+
+def _idea(term: str, topic: str, d: bytes, i: int) -> str:
+    return pick(
+        (
+            f"what it means in the context of {topic}, and where it shows up first.",
+            f"how it changes the way {topic} is done, with one thing to watch for.",
+            f"why it matters for {topic}, and the usual mistake to avoid.",
+        ),
+        d,
+        i + 2,
+    )
+
+
+def _asked_for(r: Reading) -> list[str]:
+    """The task's other fields (length, tone, constraints...), said as respected."""
+    skip = {"topic", "title", "goal", "subject", "audience"}
+    lines = [
+        f"- *{k.replace('_', ' ')}*: {clip(v if isinstance(v, str) else json.dumps(v), 100)}"
+        for k, v in r.fields.items()
+        if k not in skip
+    ][:6]
+    return ["", "## As asked", "", *lines] if lines else []
+
+
 def _reviser(prompt: str, d: bytes) -> str:
+    r = read(prompt)
     previous = attempt_of(prompt) or 1
-    draft = _MARKER.sub("", _section_with_marker(prompt)).strip()
-    feedback = _feedback_points(prompt)
+    draft = _MARKER.sub("", r.sections.get("draft") or _section_with_marker(prompt)).strip()
+    points = _feedback_points(prompt)
     return "\n".join(
         [
             MARKER.format(n=previous + 1),
-            draft or f"# {title_of(prompt)}",
+            draft or f"# {capitalised(r.subject)}",
             "",
             f"## Revision {previous + 1}",
             "",
@@ -124,36 +181,90 @@ def _reviser(prompt: str, d: bytes) -> str:
             "",
             "Changes made in response to the evaluation:",
             "",
-            *[f"- Addressed: {point}" for point in feedback],
+            *[f"- Addressed: {point}" for point in points],
             "",
-            _paragraph(prompt, d[8:]),
+            *[line for point in points for line in _addition(point, r)],
         ]
     )
+
+
+def _addition(point: str, r: Reading) -> list[str]:
+    """The text a feedback point asks for, written for the draft's topic."""
+    topic, readers = r.subject, r.audience or "a reader new to it"
+    lowered = point.lower()
+    if "example" in lowered:
+        return [
+            f"### An example of {topic}",
+            "",
+            f"Take {readers} meeting {topic} for the first time: they start from one "
+            f"concrete case, see what it changes, and only then generalise.",
+            "",
+        ]
+    if "summary" in lowered:
+        return [
+            "### The summary in two sentences",
+            "",
+            f"{capitalised(topic)} matters to {readers} because it decides how the work "
+            "holds up. Start small, check the result, then widen.",
+            "",
+        ]
+    if "edge" in lowered:
+        return [
+            "### Edge cases",
+            "",
+            f"- What happens to {topic} when the input is empty or unusually large.",
+            f"- What happens when two people change the same part of {topic} at once.",
+            "",
+        ]
+    if "assumption" in lowered:
+        return [
+            "### Assumptions",
+            "",
+            f"- The reader knows the basics around {topic} but not its details.",
+            "- The advice applies to one team first; scaling it is a later step.",
+            "",
+        ]
+    return [f"The draft now takes into account: {point}.", ""]
 
 
 def _executor(prompt: str, d: bytes) -> str:
-    title = title_of(prompt)
-    return "\n".join(
-        [
-            f"# Result: {title}",
-            "",
-            f"_{NOTE}_",
-            "",
-            "## What was done",
-            "",
-            *_input_bullets(prompt),
-            "",
-            "## Outcome",
-            "",
-            _paragraph(prompt, d),
-        ]
+    r = read(prompt)
+    title = capitalised(str(r.fields.get("title") or r.subject))
+    plan = r.fields.get("plan") or r.fields.get("part_of")
+    description = r.fields.get("description")
+    earlier = re.findall(
+        r"^### ([^\n]+)$", r.sections.get("results of its prerequisites", ""), re.M
     )
+    note = r.sections.get("a person's note for this attempt")
+    done = past_tense(title)
+    lines = [f"# {title}", "", f"_{NOTE}_", "", "## What was done", ""]
+    lines.append(f"{done}" + (f", as part of “{plan}”." if plan else "."))
+    if isinstance(description, str) and description:
+        lines.append(f"The task asked: {clip(description, 300)}")
+    if earlier:
+        lines += ["", f"It builds on {joined([clip(e, 80) for e in earlier])}."]
+    if note:
+        lines += ["", f"Following the note given for this attempt: {clip(note, 300)}"]
+    lines += ["", "## Outcome", ""]
+    lines.append(f"- {done}: ready for the tasks that depend on it.")
+    lines.append(
+        pick(
+            (
+                "- Nothing is blocking; the next task can start.",
+                "- Open point: confirm the result with the person who asked for it.",
+            ),
+            d,
+        )
+    )
+    return "\n".join(lines)
 
 
 # --- structured answers ----------------------------------------------------
 
 
 def _evaluator(prompt: str, d: bytes) -> str:
+    r = read(prompt)
+    topic, readers = r.subject, r.audience or "its readers"
     attempt = attempt_of(prompt) or 1
     score = round(_SCORES[min(attempt, len(_SCORES)) - 1] + d[0] / 255 * 0.02, 3)
     names = ("completeness", "clarity", "accuracy")
@@ -162,63 +273,45 @@ def _evaluator(prompt: str, d: bytes) -> str:
         for i, name in enumerate(names)
     }
     advice = [
-        "add concrete examples for each claim",
-        "tighten the summary to two sentences",
-        "cover the edge cases named in the inputs",
-        "state the assumptions explicitly",
+        f"add concrete examples of {topic} for {readers}",
+        f"tighten the summary of {topic} to two sentences",
+        f"cover the edge cases of {topic}",
+        f"state the assumptions behind the advice on {topic}",
     ]
     todo = advice[attempt - 1 :] if attempt <= len(advice) else []
-    feedback = f"Attempt {attempt} scores {score:.2f} (offline simulator). " + (
+    verdict = (
+        f"The draft on {topic} (attempt {attempt}) scores {score:.2f} in the offline simulator. "
+    )
+    feedback = verdict + (
         "Improve: " + "; ".join(todo) + "." if todo else "No further changes needed."
     )
     return _json({"score": score, "feedback": feedback, "criteria": criteria, "simulated": True})
 
 
 def _planner(prompt: str, d: bytes) -> str:
-    title = title_of(prompt)
-    items = [_clip(m, 100) for m in _LIST_ITEM.findall(prompt)][:8]
-    if len(items) < 2:
-        items = [f"{step} {title}" for step in ("Research", "Design", "Implement", "Test")]
-        items.append(f"Document and review {title}")
-    n = len(items)
-    tasks = []
-    for i, item in enumerate(items, start=1):
-        if i == 1:
-            prerequisites: list[str] = []
-        elif i < n or n == 2:
-            prerequisites = ["T1"]
-        else:
-            prerequisites = [f"T{j}" for j in range(2, n)]
-        tasks.append(
-            {
-                "id": f"T{i}",
-                "title": item,
-                "description": f"{item}. Part of: {title}.",
-                "role": _role_for(item),
-                "prerequisites": prerequisites,
-                "subtasks": [
-                    {"id": f"T{i}.1", "title": f"Prepare: {item}"},
-                    {"id": f"T{i}.2", "title": f"Complete and check: {item}"},
-                ],
-                "confidence": round(0.7 + d[i % len(d)] / 255 * 0.25, 2),
-                "estimate_hours": 1 + d[(i + 7) % len(d)] % 4,
-                "phase": f"P{(i + 1) // 2}",
-            }
-        )
-    phases = []
-    for p in range((n + 1) // 2):
-        members = [t for t in tasks if t["phase"] == f"P{p + 1}"]
-        hours = sum(int(t["estimate_hours"]) for t in members)  # type: ignore[call-overload]
+    r = read(prompt)
+    goal = r.sections.get("goal") or prompt
+    title, tasks = plan_tasks(goal)
+    for i, task in enumerate(tasks, start=1):
+        task["confidence"] = round(0.7 + d[i % len(d)] / 255 * 0.25, 2)
+        task["estimate_hours"] = 1 + d[(i + 7) % len(d)] % 4
+    phases: list[dict[str, object]] = []
+    for name in dict.fromkeys(str(t["phase"]) for t in tasks):
+        members = [t for t in tasks if t["phase"] == name]
+        hours = sum(int(str(t["estimate_hours"])) for t in members)
         phases.append(
             {
-                "id": f"P{p + 1}",
-                "title": str(members[0]["title"]),
+                "id": f"P{len(phases) + 1}",
+                "title": name,
                 "tasks": [t["id"] for t in members],
                 "estimate_hours": hours,
                 "estimated_cost_usd": round(hours * 0.25, 2),
             }
         )
-    summary = f"{n} tasks in {len(phases)} phases for: {title} (offline simulator plan)."
+    summary = (
+        f"{len(tasks)} tasks in {len(phases)} phases ({joined([str(p['title']) for p in phases])}) "
+        f"for: {title}. Planned by the offline simulator."
+    )
     return _json(
         {"title": title, "summary": summary, "tasks": tasks, "phases": phases, "simulated": True}
     )
@@ -322,51 +415,6 @@ def _json(value: object) -> str:
     return json.dumps(value, indent=2)
 
 
-def _clip(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _json_objects(prompt: str) -> Iterator[dict[str, object]]:
-    """Every JSON object embedded in the prompt, in order."""
-    decoder = json.JSONDecoder()
-    start = prompt.find("{")
-    while start != -1:
-        try:
-            value, end = decoder.raw_decode(prompt, start)
-        except ValueError:
-            start = prompt.find("{", start + 1)
-            continue
-        if isinstance(value, dict):
-            yield value
-        start = prompt.find("{", end)
-
-
-def _json_object(prompt: str) -> dict[str, object] | None:
-    return next(_json_objects(prompt), None)
-
-
-def _input_bullets(prompt: str) -> list[str]:
-    data = _json_object(prompt)
-    if data:
-        return [
-            f"- **{k}**: {_clip(json.dumps(v) if not isinstance(v, str) else v, 120)}"
-            for k, v in data.items()
-        ][:12]
-    lines = [ln.strip() for ln in prompt.splitlines() if ln.strip() and not ln.startswith("<!--")]
-    return [f"- {_clip(ln, 120)}" for ln in lines[:8]] or ["- (no inputs given)"]
-
-
-def _paragraph(prompt: str, d: bytes) -> str:
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'-]{3,}", prompt)][:40] or ["topic"]
-    openers = ("In short,", "Put simply,", "At its core,", "Taken together,")
-    picked = [words[b % len(words)] for b in d[:6]]
-    return (
-        f"{openers[d[0] % len(openers)]} this draft connects {', '.join(picked[:3])} "
-        f"with {', '.join(picked[3:])}, and argues for a clear, testable plan."
-    )
-
-
 def _section_with_marker(prompt: str) -> str:
     """The newest draft in the prompt: the text after the last simulator marker, if any."""
     found = list(_MARKER.finditer(prompt))
@@ -378,18 +426,10 @@ def _section_with_marker(prompt: str) -> str:
 
 
 def _feedback_points(prompt: str) -> list[str]:
-    text = next((str(o["feedback"]) for o in _json_objects(prompt) if "feedback" in o), "")
+    text = next((str(o["feedback"]) for o in json_objects(prompt) if "feedback" in o), "")
     if not text:
         m = re.search(r"feedback\s*:?\s*(.+)", prompt, re.IGNORECASE | re.DOTALL)
         text = m.group(1) if m else ""
-    points = [p.strip(" .") for p in re.split(r"[;\n]|Improve:", text) if len(p.strip(" .")) > 3]
-    return [_clip(p, 120) for p in points[:5]] or ["general polish"]
-
-
-def _role_for(item: str) -> str:
-    lowered = item.lower()
-    if any(w in lowered for w in ("implement", "build", "code", "write", "add", "fix")):
-        return "coder"
-    if any(w in lowered for w in ("test", "review", "check", "verify", "audit")):
-        return "reviewer"
-    return "executor"
+    text = text.split("Improve:", 1)[1] if "Improve:" in text else text
+    points = [p.strip(" .") for p in re.split(r"[;\n]", text) if len(p.strip(" .")) > 3]
+    return [clip(p, 120) for p in points[:5]] or ["general polish"]

@@ -22,6 +22,27 @@ def describe(
     With `chains` (agent -> models), an agent naming a keyless endpoint such as Ollama
     while the simulator answers is said by name: the simulator is not chosen silently.
     """
+    text = _choice(config, factory, chains)
+    if factory.offline or config.simulator_mode == "always":
+        text += " " + pace(config.simulator.latency)
+    return text
+
+
+def pace(latency: float) -> str:
+    """How long each simulated call takes, and the setting that changes it."""
+    if latency <= 0:
+        return "Simulated calls answer at once (AGENTDECK_SIMULATOR_LATENCY=0)."
+    return (
+        f"Each simulated call takes {latency:g} s (AGENTDECK_SIMULATOR_LATENCY), so a run "
+        "can be watched live."
+    )
+
+
+def _choice(
+    config: LLMConfig,
+    factory: ModelFactory,
+    chains: Mapping[str, Sequence[ModelRef]] | None,
+) -> str:
     keyed = factory.keyed_providers()
     mode = config.simulator_mode
     if mode == "always":

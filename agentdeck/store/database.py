@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from agentdeck.store.types import json_serializer
 
 T = TypeVar("T")
+# A pooled PostgreSQL connection back in the pool for less than this is used as it is; an
+# older one is pinged before use (a restarted server or a dropped link closed it meanwhile).
+PING_IDLE_AFTER_S = 1.0
+_RETURNED_AT = "agentdeck_returned_at"
 
 
 def normalize_url(url: str) -> str:
@@ -24,6 +30,29 @@ def normalize_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+# SQLite's OperationalError also means a wrong statement ("no such table"); only these
+# words mean the database was unavailable for a moment.
+_SQLITE_TRANSIENT = ("locked", "busy", "disk i/o", "unable to open")
+
+
+def is_connection_error(error: BaseException) -> bool:
+    """True when `error` is the database's fault (gone, restarting, locked), not the statement's.
+
+    Such an error says nothing about the work: the same transaction, on a fresh
+    connection, may well commit. A PostgreSQL deadlock or serialization failure
+    (an OperationalError too) is likewise worth running again.
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    if type(error.orig).__module__.startswith("sqlite3"):
+        return any(word in str(error.orig).lower() for word in _SQLITE_TRANSIENT)
+    return True
 
 
 class Database:
@@ -52,13 +81,11 @@ class Database:
 
     def _create_engine(self, synchronous: str) -> Engine:
         if not self.is_sqlite:
-            return create_engine(
-                self.url,
-                pool_size=10,
-                max_overflow=20,
-                pool_pre_ping=True,
-                json_serializer=json_serializer,
+            engine = create_engine(
+                self.url, pool_size=10, max_overflow=20, json_serializer=json_serializer
             )
+            _ping_idle_connections(engine)
+            return engine
         database = make_url(self.url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +130,30 @@ class Database:
     def dispose(self) -> None:
         self._pool.shutdown(wait=True)
         self.engine.dispose()
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it sat idle PING_IDLE_AFTER_S or more.
+
+    `pool_pre_ping` would cost a round trip on every checkout, one of the few a submit
+    makes; a connection used a moment ago is alive. One that fails its ping is replaced
+    (the pool retries the checkout on DisconnectionError).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.pop(_RETURNED_AT, None)
+        if returned is None or time.monotonic() - returned < PING_IDLE_AFTER_S:
+            return  # just opened, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            message = f"an idle pooled connection failed its ping: {error}"
+            raise exc.DisconnectionError(message) from error
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agentdeck.domain.runs import Artifact, Event, Step
 from agentdeck.domain.topics import Topic
 from agentdeck.store.notify import notify, payload
-from agentdeck.store.schema import artifacts, events, signals, steps, usage
+from agentdeck.store.schema import artifacts, events, runs, signals, steps, usage
 
 # Any constant works; it only has to be the same in every process.
 _EVENT_ORDER_LOCK = 0x61676E74
@@ -23,6 +23,17 @@ def insert_steps(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         return
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(insert(steps).on_conflict_do_nothing(), list(rows))
+
+
+def insert_steps_returning(
+    conn: Connection, rows: Sequence[dict[str, Any]]
+) -> set[tuple[str, str]]:
+    """`insert_steps`, answering the (run_id, key) of the steps recorded by this call."""
+    if not rows:
+        return set()
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(steps).on_conflict_do_nothing().returning(steps.c.run_id, steps.c.key)
+    return {(r.run_id, r.key) for r in conn.execute(stmt, list(rows))}
 
 
 def load_steps(conn: Connection, run_ids: Iterable[str]) -> dict[str, dict[str, Step]]:
@@ -47,20 +58,27 @@ def list_steps(conn: Connection, run_id: str) -> list[Step]:
     return list(load_steps(conn, [run_id]).get(run_id, {}).values())
 
 
-def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+def insert_events(
+    conn: Connection, rows: Sequence[dict[str, Any]], *, notify_also: Sequence[str] = ()
+) -> None:
     """Append events so that id order is commit order.
 
     On PostgreSQL a sequence hands out ids in call order, not commit order: a
     reader resuming after id N could miss an N-1 committed later. Taking a
     transaction lock before the insert serialises the writers' commits, so
     `id > N` never skips anything. SQLite has a single writer already.
+
+    The EVENT wake-up goes with the `notify_also` payloads of the same transaction
+    in one statement: one NOTIFY round trip per transaction.
     """
     if not rows:
+        notify(conn, notify_also)
         return
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVENT_ORDER_LOCK})
     conn.execute(events.insert(), list(rows))
-    notify(conn, [payload(Topic.EVENT)])  # live streams in other processes read from here
+    # live streams in other processes read from EVENT
+    notify(conn, [payload(Topic.EVENT), *notify_also])
 
 
 def list_events(conn: Connection, *, run_id: str | None, after: int, limit: int) -> list[Event]:
@@ -70,13 +88,44 @@ def list_events(conn: Connection, *, run_id: str | None, after: int, limit: int)
     return [Event(**r._mapping) for r in conn.execute(query)]
 
 
+def latest_events_of_kind(
+    conn: Connection, kind: str, statuses: Sequence[str], limit: int
+) -> list[Event]:
+    """The newest events of `kind` (one per run) of runs now in one of `statuses`.
+
+    Walks the events newest first by primary key, so the scan stops after `limit` runs.
+    """
+    query = (
+        select(events)
+        .join(runs, runs.c.id == events.c.run_id)
+        .where(events.c.kind == kind, runs.c.status.in_(list(statuses)))
+        .order_by(events.c.id.desc())
+        .limit(limit * 4)
+    )
+    seen: dict[str, Event] = {}
+    for row in conn.execute(query):
+        seen.setdefault(row.run_id, Event(**row._mapping))
+    return list(seen.values())[:limit]
+
+
 def last_event_id(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
 
 
 def insert_artifacts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(artifacts.insert(), list(rows))
+    """Store artifacts; a name the run already has keeps its first content (a replay)."""
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        insert(artifacts).on_conflict_do_nothing(index_elements=["run_id", "name"]), list(rows)
+    )
+
+
+def artifact_id(conn: Connection, run_id: str, name: str) -> str | None:
+    """The id of the run's artifact of that name."""
+    query = select(artifacts.c.id).where(artifacts.c.run_id == run_id, artifacts.c.name == name)
+    return conn.execute(query).scalar_one_or_none()
 
 
 def list_artifacts(conn: Connection, run_id: str) -> list[Artifact]:

@@ -289,7 +289,10 @@ def lock_leases(conn: Connection, run_ids: Iterable[str]) -> dict[str, Lease]:
     """Read (and on PostgreSQL row-lock until commit) the leases of these runs."""
     query = select(*_LEASE_COLUMNS).where(runs.c.id.in_(list(run_ids)))
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        # FOR NO KEY UPDATE: the key-share lock an insert referencing the run takes (an
+        # event, a signal, a task) never waits on it nor holds it up, so the writer and
+        # those inserts cannot deadlock; two lockers of the run still exclude each other.
+        query = query.with_for_update(key_share=True)
     return {r.id: Lease(*r) for r in conn.execute(query)}
 
 
@@ -301,7 +304,17 @@ def expired(conn: Connection, now: datetime, limit: int = 500) -> list[Lease]:
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, key_share=True)
+    return [Lease(*r) for r in conn.execute(query)]
+
+
+def held_leases(conn: Connection, worker_ids: Sequence[str]) -> list[Lease]:
+    """Running runs these workers hold, locked for the rescuer whatever their lease says."""
+    query = select(*_LEASE_COLUMNS).where(
+        _status_is(RunStatus.RUNNING), runs.c.claimed_by.in_(list(worker_ids))
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, key_share=True)
     return [Lease(*r) for r in conn.execute(query)]
 
 
@@ -408,6 +421,20 @@ def release_worker_runs(
         .returning(runs.c.id)
     )
     return [r.id for r in rows]
+
+
+def release_held(
+    conn: Connection, worker_id: str, runs_at: dict[str, int], now: datetime
+) -> list[str]:
+    """Queue again runs that (worker, epoch) still hold; answers the ids released."""
+    released = []
+    for run_id, epoch in runs_at.items():
+        values = {"status": RunStatus.QUEUED, "claimed_by": None, "lease_expires_at": None}
+        if update_held(
+            conn, run_id, worker_id, epoch, {**values, "due_at": now, "updated_at": now}
+        ):
+            released.append(run_id)
+    return released
 
 
 def held_by(conn: Connection, worker_ids: Sequence[str]) -> dict[str, int]:

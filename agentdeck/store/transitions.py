@@ -9,7 +9,7 @@ The Deck opens the transaction and publishes in-process wake-ups after commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -83,8 +83,11 @@ def submit_tx(conn: Connection, rows: list[dict[str, Any]]) -> list[Run]:
         fresh.append(row)
         out.append(run)
     run_queries.insert_runs(conn, fresh)
-    record_events(conn, [(r["id"], EventKind.SUBMITTED, None, r["created_at"]) for r in fresh])
-    notify(conn, [payload(Topic.READY)] if fresh else [])
+    record_events(
+        conn,
+        [(r["id"], EventKind.SUBMITTED, None, r["created_at"]) for r in fresh],
+        notify_also=[payload(Topic.READY)] if fresh else [],
+    )
     return out
 
 
@@ -92,8 +95,11 @@ def cancel_tx(conn: Connection, now: datetime, run: Run) -> str:
     check_transition(run.status, RunStatus.CANCELLED)
     if run.status == RunStatus.RUNNING:
         update_run(conn, run, [RunStatus.RUNNING], cancel_requested_at=now, updated_at=now)
-        record_events(conn, [(run.id, EventKind.CANCEL_REQUESTED, "cancel requested", now)])
-        notify(conn, [payload(Topic.CANCEL, run.id)])
+        record_events(
+            conn,
+            [(run.id, EventKind.CANCEL_REQUESTED, "cancel requested", now)],
+            notify_also=[payload(Topic.CANCEL, run.id)],
+        )
     else:
         update_run(
             conn,
@@ -105,8 +111,11 @@ def cancel_tx(conn: Connection, now: datetime, run: Run) -> str:
             error="cancelled",
             updated_at=now,
         )
-        record_events(conn, [(run.id, EventKind.CANCELLED, "cancelled", now)])
-        notify(conn, [payload(Topic.FINISHED, run.id)])
+        record_events(
+            conn,
+            [(run.id, EventKind.CANCELLED, "cancelled", now)],
+            notify_also=[payload(Topic.FINISHED, run.id)],
+        )
     return run.id
 
 
@@ -114,8 +123,11 @@ def pause_tx(conn: Connection, now: datetime, run: Run) -> str:
     check_transition(run.status, RunStatus.PAUSED)
     if run.status == RunStatus.RUNNING:
         update_run(conn, run, [RunStatus.RUNNING], pause_requested_at=now, updated_at=now)
-        record_events(conn, [(run.id, EventKind.PAUSE_REQUESTED, "pause requested", now)])
-        notify(conn, [payload(Topic.PAUSE, run.id)])
+        record_events(
+            conn,
+            [(run.id, EventKind.PAUSE_REQUESTED, "pause requested", now)],
+            notify_also=[payload(Topic.PAUSE, run.id)],
+        )
     else:
         update_run(
             conn,
@@ -125,8 +137,11 @@ def pause_tx(conn: Connection, now: datetime, run: Run) -> str:
             pause_requested_at=now,
             updated_at=now,
         )
-        record_events(conn, [(run.id, EventKind.PAUSED, "paused", now)])
-        notify(conn, [payload(Topic.FINISHED, run.id)])
+        record_events(
+            conn,
+            [(run.id, EventKind.PAUSED, "paused", now)],
+            notify_also=[payload(Topic.FINISHED, run.id)],
+        )
     return run.id
 
 
@@ -145,8 +160,9 @@ def resume_tx(conn: Connection, now: datetime, run: Run) -> str:
         due_at=now,
         updated_at=now,
     )
-    record_events(conn, [(run.id, EventKind.RESUMED, "resumed", now)])
-    notify(conn, [payload(Topic.READY)])
+    record_events(
+        conn, [(run.id, EventKind.RESUMED, "resumed", now)], notify_also=[payload(Topic.READY)]
+    )
     return run.id
 
 
@@ -177,8 +193,8 @@ def retry_tx(conn: Connection, now: datetime, run: Run) -> str:
             (new_id_, EventKind.SUBMITTED, f"retry of {run.id}", now),
             (run.id, EventKind.RETRIED, f"retried as {new_id_}", now),
         ],
+        notify_also=[payload(Topic.READY)],
     )
-    notify(conn, [payload(Topic.READY)])
     return new_id_
 
 
@@ -239,7 +255,10 @@ def record_events(
     conn: Connection,
     items: list[tuple[str, str, str | None, datetime]],
     data: Any = None,
+    *,
+    notify_also: Sequence[str] = (),
 ) -> None:
+    """Insert the events; their NOTIFY and `notify_also` go in one statement."""
     journal.insert_events(
         conn,
         [
@@ -252,4 +271,5 @@ def record_events(
             }
             for run_id, kind, message, at in items
         ],
+        notify_also=notify_also,
     )

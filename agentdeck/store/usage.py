@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from agentdeck.domain.usage import UsageTotal
+from agentdeck.domain.usage import ModelCall, UsageTotal
 from agentdeck.store.schema import usage
 
 
@@ -46,6 +46,27 @@ def _row(row: Any, key: str | None) -> UsageTotal:
 def run_total(conn: Connection, run_id: str) -> UsageTotal:
     row = conn.execute(select(*_totals(None)).where(usage.c.run_id == run_id)).one()
     return _row(row, run_id)
+
+
+def list_calls(conn: Connection, run_id: str) -> list[ModelCall]:
+    """Every model call of one run, in the order they were recorded."""
+    query = select(usage).where(usage.c.run_id == run_id).order_by(usage.c.id)
+    return [
+        ModelCall(
+            id=r.id,
+            run_id=r.run_id,
+            step_key=r.step_key,
+            agent=r.agent,
+            provider=r.provider,
+            model=r.model,
+            input_tokens=r.input_tokens,
+            output_tokens=r.output_tokens,
+            cached_tokens=r.cached_tokens,
+            cost_usd=None if r.cost_usd is None else Decimal(str(r.cost_usd)),
+            created_at=r.created_at,
+        )
+        for r in conn.execute(query)
+    ]
 
 
 def by_run(conn: Connection, run_ids: list[str]) -> dict[str, UsageTotal]:

@@ -36,6 +36,19 @@ def mark_lost(conn: Connection, silent_since: datetime) -> int:
     return result.rowcount
 
 
+def alive_workers(conn: Connection) -> list[WorkerRow]:
+    """Workers that have not said they stopped, nor been found lost."""
+    return [
+        WorkerRow(**r._mapping)
+        for r in conn.execute(select(workers).where(workers.c.status == "alive"))
+    ]
+
+
+def mark_gone(conn: Connection, worker_ids: list[str]) -> None:
+    """Workers known to be gone (their process ended without stopping)."""
+    conn.execute(update(workers).where(workers.c.id.in_(worker_ids)).values(status="lost"))
+
+
 def list_workers(conn: Connection, limit: int = 200) -> list[WorkerRow]:
     query = select(workers).order_by(workers.c.heartbeat_at.desc()).limit(limit)
     return [WorkerRow(**r._mapping) for r in conn.execute(query)]

@@ -12,10 +12,13 @@ from fastapi import Depends, FastAPI
 from agentdeck import __version__
 from agentdeck.deck import Deck
 from agentdeck.web import errors, pages
-from agentdeck.web.api import agents, builds, external, runs, system, tasks
+from agentdeck.web.api import agents, builds, external, runs, stacks, system, tasks
 from agentdeck.web.auth import require_token
 from agentdeck.web.dependencies import reject_nul_params
+from agentdeck.web.edge import Edge
+from agentdeck.web.login_throttle import LoginThrottle
 from agentdeck.web.metrics import Metrics, MetricsMiddleware
+from agentdeck.web.openapi_rules import add_rules
 
 log = logging.getLogger(__name__)
 
@@ -35,26 +38,48 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await feed.stop()
 
 
-def create_app(deck: Deck) -> FastAPI:
-    """The API and the dashboard over `deck`; the caller starts and closes the deck."""
+def create_app(deck: Deck, bound_host: str | None = None) -> FastAPI:
+    """The API and the dashboard over `deck`; the caller starts and closes the deck.
+
+    `bound_host` is the address the server listens on (default: the host setting); the
+    edge answers only requests whose Host names it, loopback, or AGENTDECK_ALLOWED_HOSTS.
+    """
     app = FastAPI(
         title="agentdeck",
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is a page of this site: web/pages/api_docs.py
         redoc_url=None,
         lifespan=_lifespan,
     )
     app.state.deck = deck
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # added last, so it runs first: nothing reaches the app past a refusal of the edge
+    settings = deck.settings
+    app.state.login_throttle = LoginThrottle(
+        settings.login_attempts, settings.login_lockout.total_seconds()
+    )
+    app.add_middleware(
+        Edge,
+        settings=settings,
+        bound_host=bound_host or settings.host,
+        throttle=app.state.login_throttle,
+    )
     errors.install(app)
 
     guarded: list[Any] = [Depends(require_token), Depends(reject_nul_params)]
     app.include_router(system.open_router, dependencies=[Depends(reject_nul_params)])
-    routers = (runs.router, agents.router, builds.router, system.router, tasks.router)
-    for router in (*routers, external.admin_router):
+    for router in (
+        runs.router,
+        agents.router,
+        builds.router,
+        stacks.router,
+        system.router,
+        tasks.router,
+        external.admin_router,
+    ):
         app.include_router(router, dependencies=guarded)
     # external agents always send their own token, never the admin's
     app.include_router(external.agent_router, dependencies=[Depends(reject_nul_params)])
@@ -65,7 +90,8 @@ def create_app(deck: Deck) -> FastAPI:
 
 
 def _name_workflows_in_openapi(app: FastAPI, deck: Deck) -> None:
-    """List the registered workflows as examples of RunIn.workflow in the published spec."""
+    """List the registered workflows as examples of RunIn.workflow in the published spec,
+    and state the rules the server enforces (web/openapi_rules.py)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -75,6 +101,7 @@ def _name_workflows_in_openapi(app: FastAPI, deck: Deck) -> None:
             run_in = schema.get("components", {}).get("schemas", {}).get("RunIn", {})
             if names and "workflow" in run_in.get("properties", {}):
                 run_in["properties"]["workflow"]["examples"] = names
+            add_rules(schema, deck.settings)
         return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -31,12 +31,19 @@ async def require_token(
     expected = request.app.state.deck.settings.token
     if expected is None:
         return
-    if credentials is None and signed_in_by_cookie(request):
+    if credentials is None and await signed_in_by_cookie(request):
         return
     given = credentials.credentials if credentials is not None else ""
+    if not given:
+        raise Unauthorized()
+    throttle = request.app.state.login_throttle
+    client = request.client.host if request.client else "unknown"
+    throttle.check(client)  # a client that guessed too often waits, right token or not
     # constant time: the comparison must not tell how many leading characters matched
     if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        throttle.failed(client)
         raise Unauthorized()
+    throttle.succeeded(client)
 
 
 def is_loopback(host: str) -> bool:

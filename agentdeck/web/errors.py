@@ -23,6 +23,7 @@ from agentdeck.domain.errors import (
     InvalidInput,
     NotFound,
 )
+from agentdeck.web.login_throttle import TooManyAttempts
 from agentdeck.web.schemas import ErrorOut
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ DESCRIPTIONS = {
     404: "Nothing with that id or name.",
     409: "The request collides with the current state (e.g. an illegal transition).",
     422: "Bad input; `error.field` names what to fix.",
+    429: "Too many wrong tokens from this address: wait `Retry-After` seconds.",
 }
 
 
@@ -113,7 +115,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(422, message, field_name(problems[0].get("loc", ())))
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+async def http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == 404:
         message = f"no such path: {request.url.path} (the API is described at /api/docs)"
@@ -134,6 +136,11 @@ async def _unauthorized(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _too_many(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, TooManyAttempts)
+    return error_response(429, str(error), headers={"Retry-After": f"{error.retry_after:.0f}"})
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, "internal error; the server log has the details")
@@ -143,6 +150,7 @@ def install(app: FastAPI) -> None:
     """Register the JSON error handlers on `app`."""
     app.add_exception_handler(AgentdeckError, _agentdeck_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Unauthorized, _unauthorized)
+    app.add_exception_handler(TooManyAttempts, _too_many)
     app.add_exception_handler(Exception, _unexpected)

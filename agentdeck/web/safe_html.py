@@ -22,6 +22,8 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup, escape
 
+from agentdeck.domain.json_values import bounded
+
 MAX_RENDERED_CHARS = 300_000  # larger artifacts are shown cut, with a link to the raw text
 
 _TAGS = {
@@ -144,17 +146,21 @@ def _json_parts(value: Any, indent: int, out: list[str]) -> None:
 
 
 def json_html(value: Any) -> Markup:
-    """A JSON value pretty-printed with its keys, strings, numbers and literals coloured."""
+    """A JSON value pretty-printed with its keys, strings, numbers and literals coloured.
+
+    Whatever lies deeper than json_values.MAX_DEPTH is shown as a note: stored values may
+    nest deeper than a recursive printer (or a reader's eye) can follow.
+    """
     out: list[str] = []
-    _json_parts(value, 0, out)
+    _json_parts(bounded(value), 0, out)
     return Markup('<pre class="json">' + "".join(out) + "</pre>")
 
 
 def json_text_html(text: str) -> Markup:
-    """JSON text pretty-printed; text that is not JSON is shown as it is."""
+    """JSON text pretty-printed; text that is not JSON, or nested too deep to read, as it is."""
     try:
         return json_html(json.loads(text))
-    except ValueError:
+    except (ValueError, RecursionError):
         return text_html(text)
 
 

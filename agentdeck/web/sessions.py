@@ -18,6 +18,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import parse_qs
 
@@ -51,11 +52,15 @@ class Session:
         )
 
 
+def key_of_token(token: str) -> bytes:
+    """The cookies' signing key when AGENTDECK_TOKEN is set: the same in every process."""
+    return hmac.new(token.encode(), b"agentdeck dashboard session v1", hashlib.sha256).digest()
+
+
 def _key(request: Request) -> bytes:
     token = request.app.state.deck.settings.token
     if token is not None:
-        secret = token.get_secret_value().encode()
-        return hmac.new(secret, b"agentdeck dashboard session v1", hashlib.sha256).digest()
+        return key_of_token(token.get_secret_value())
     key: bytes | None = getattr(request.app.state, "session_key", None)
     if key is None:
         key = request.app.state.session_key = secrets.token_bytes(32)
@@ -96,7 +101,11 @@ def token_required(request: Request) -> bool:
 
 
 def session_of(request: Request) -> Session:
-    """The request's session; a new one (to be sent as a cookie) if it has none valid."""
+    """The request's session; a new one (to be sent as a cookie) if it has none valid.
+
+    Only the signature is checked here; load_session also asks the database whether a
+    signed-in session was revoked, and every page that needs signing in calls it first.
+    """
     current: Session | None = getattr(request.state, "session", None)
     if current is not None:
         return current
@@ -109,6 +118,38 @@ def session_of(request: Request) -> Session:
     return current
 
 
+async def load_session(request: Request) -> Session:
+    """The request's session, signed out if its sign-in was revoked (signed out elsewhere)."""
+    current = session_of(request)
+    if getattr(request.state, "session_checked", False):
+        return current
+    request.state.session_checked = True
+    revoked = (
+        current.signed_in
+        and token_required(request)
+        and not await request.app.state.deck.sessions.active(current.sid)
+    )
+    if revoked:
+        current = request.state.session = Session.new()
+        request.state.session_is_new = True
+    return current
+
+
+async def sign_in(request: Request, response: Response) -> None:
+    """A new session (new id, new CSRF token), signed in here and recorded as active."""
+    session = Session.new(signed_in=True)
+    await request.app.state.deck.sessions.start(session.sid, timedelta(seconds=MAX_AGE_S))
+    save(request, response, session)
+
+
+async def sign_out(request: Request, response: Response) -> None:
+    """Revoke the session for every server sharing the database; a new one replaces it."""
+    current = session_of(request)
+    if current.signed_in:
+        await request.app.state.deck.sessions.revoke(current.sid)
+    save(request, response, Session.new())
+
+
 def is_signed_in(request: Request) -> bool:
     """No token needed, a signed-in session, or the API token as a Bearer header."""
     if not token_required(request) or session_of(request).signed_in:
@@ -118,7 +159,7 @@ def is_signed_in(request: Request) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def signed_in_by_cookie(request: Request) -> bool:
+async def signed_in_by_cookie(request: Request) -> bool:
     """For the API's token check: a browser signed in to the dashboard may read (GET only).
 
     Live streams need this: EventSource cannot send an Authorization header.
@@ -127,7 +168,10 @@ def signed_in_by_cookie(request: Request) -> bool:
         return False
     raw = request.cookies.get(COOKIE)
     found = decode(raw, _key(request)) if raw else None
-    return found is not None and found.signed_in
+    if found is None or not found.signed_in:
+        return False
+    active: bool = await request.app.state.deck.sessions.active(found.sid)
+    return active
 
 
 def save(request: Request, response: Response, session: Session) -> None:
@@ -151,6 +195,7 @@ def save_if_new(request: Request, response: Response) -> None:
 
 async def require_sign_in(request: Request) -> None:
     """Dependency of every page: with a token set, a browser must sign in first."""
+    await load_session(request)
     if not is_signed_in(request):
         raise SignInRequired()
 

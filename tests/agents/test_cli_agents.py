@@ -17,7 +17,7 @@ runner = CliRunner()
 def test_check_accepts_the_shipped_file() -> None:
     result = runner.invoke(app, ["agents", "check", str(SHIPPED_AGENTS)])
     assert result.exit_code == 0, result.output
-    assert "14 agent(s) OK" in result.output
+    assert "18 agent(s) OK" in result.output
 
 
 def test_check_rejects_a_broken_file_naming_file_agent_and_field(tmp_path: Path) -> None:

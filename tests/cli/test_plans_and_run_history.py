@@ -151,7 +151,7 @@ def plan_on_server(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[str, Run]:
-    monkeypatch.setenv("AGENTDECK_TOKEN", "t0ken-for-tests")
+    monkeypatch.setenv("AGENTDECK_TOKEN", "t0ken-for-tests-0123456789abcdefghij")
     submitted = agentdeck(
         "run", "plan", "--server", server, "--input", f"plan:={json.dumps(PLAN)}",
         "--input", "dispatch=internal", "--follow",

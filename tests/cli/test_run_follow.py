@@ -185,7 +185,13 @@ def server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     pytest.importorskip("agentdeck.web.api", reason="the REST API is not there yet")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in PROVIDER_VARS}
-    env.update({**cli_env, "PYTHONPATH": str(ROOT), "AGENTDECK_TOKEN": "t0ken-for-tests"})
+    env.update(
+        {
+            **cli_env,
+            "PYTHONPATH": str(ROOT),
+            "AGENTDECK_TOKEN": "t0ken-for-tests-0123456789abcdefghij",
+        }
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentdeck.cli", "up", "--port", str(port)],
         env=env,
@@ -228,7 +234,7 @@ def _wait_until_serving(url: str, proc: subprocess.Popen[str]) -> None:
 def test_run_follow_and_runs_commands_through_a_server(
     server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AGENTDECK_TOKEN", "t0ken-for-tests")
+    monkeypatch.setenv("AGENTDECK_TOKEN", "t0ken-for-tests-0123456789abcdefghij")
     followed = agentdeck(
         "run", "loop", "--server", server, "--input", "topic=Remote", "--threshold", "0.8",
         "--follow",

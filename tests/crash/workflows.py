@@ -30,5 +30,18 @@ async def three_steps(ctx: RunContext, inputs: dict[str, Any]) -> Any:
     return results
 
 
+async def held_until_released(ctx: RunContext, inputs: dict[str, Any]) -> Any:
+    """A step that lasts until the file `inputs["release"]` exists, then one more."""
+
+    async def hold() -> int:
+        while not os.path.exists(inputs["release"]):  # noqa: ASYNC110, ASYNC240 - tiny, polled
+            await asyncio.sleep(0.05)
+        return os.getpid()
+
+    held_by = await ctx.step("held", hold)
+    return {"held_by": held_by, "after": await ctx.step("after", os.getpid)}
+
+
 def register(registry: Registry) -> None:
     registry.workflow("three_steps")(three_steps)
+    registry.workflow("held_until_released")(held_until_released)

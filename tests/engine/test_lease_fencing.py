@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from agentdeck.deck import Deck
 from agentdeck.domain.errors import LeaseLost
 from agentdeck.domain.runs import RunStatus
 from agentdeck.engine.context import RunContext
+from agentdeck.engine.fencing import FenceCounts
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.writer import JournalWriter, Write, finished_values
 from agentdeck.store import runs as run_queries
@@ -210,3 +212,68 @@ async def test_heartbeat_of_a_worker_whose_run_was_taken_over_stops_that_run(
         epoch,
     )
     assert await events_of(deck, run.id, "run.cancelled") == []
+
+
+async def test_worker_counts_and_logs_every_write_the_fence_refused(
+    frozen_deck: Deck, registry: Registry, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    deck, hold = frozen_deck, Hold()
+
+    async def draft() -> str:
+        await hold()  # cut off here while another worker takes the run over
+        return "late"
+
+    @registry.workflow("cut-off")
+    async def cut_off(ctx: RunContext, inputs: dict[str, Any]) -> Any:
+        await ctx.step("outline", lambda: "outline")
+        return await ctx.step("draft", draft)
+
+    run = await deck.submit("cut-off")
+    worker = deck.worker()
+    await worker.start(loops=False)
+    executing = asyncio.create_task(worker.run_once())
+    await hold.entered.wait()
+    assert worker.fence == FenceCounts(attempted=1)  # the outline, within its lease
+
+    clock.advance(PAST_LEASE)
+    assert (await rescuer(deck).rescue()).requeued == [run.id]
+    epoch = await claim_as(deck, "worker-elsewhere")
+    with caplog.at_level(logging.WARNING, logger="agentdeck.engine.fencing"):
+        hold.release.set()
+        await executing
+
+    assert worker.fence == FenceCounts(attempted=2, refused=1, late_attempted=1, late_refused=1)
+    [line] = [r.getMessage() for r in caplog.records if "fencing refused" in r.getMessage()]
+    assert line == (
+        f"fencing refused a write of run {run.id} at epoch {epoch - 1} (sent past its lease): "
+        f"the run is held by worker-elsewhere at epoch {epoch}"
+    )
+    assert [s.key for s in await deck.steps(run.id)] == ["outline"]
+
+
+async def test_a_write_still_queued_when_its_run_left_the_worker_counts_as_sent_past_its_lease(
+    frozen_deck: Deck, clock: FrozenClock
+) -> None:
+    deck = frozen_deck
+    run = await deck.submit("noop")
+    first = await claim_as(deck, "worker-a")
+    clock.advance(PAST_LEASE)
+    await rescuer(deck).rescue()
+    await claim_as(deck, "worker-b")
+
+    writer = JournalWriter(deck.db, deck.notifier, clock, "worker-a")
+    writer.start()
+    try:
+        # worker a last renewed its lease (as it believes) just now
+        writer.fence.note_lease(run.id, clock.now() + deck.settings.lease_interval)
+        queued = writer.send(stale_writes(deck, run.id, first)[1])
+        # its heartbeat found the lease gone and stopped the run: the write stays queued
+        writer.fence.forget_lease(run.id)
+        clock.advance(PAST_LEASE)
+        with pytest.raises(LeaseLost):
+            await queued
+    finally:
+        await writer.stop()
+    assert writer.fence.counts == FenceCounts(
+        attempted=1, refused=1, late_attempted=1, late_refused=1
+    )

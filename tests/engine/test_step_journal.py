@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from typing import Any
@@ -10,7 +11,7 @@ from agentdeck.deck import Deck, Submission
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.worker import Worker
-from tests.engine.hooks import Calls
+from tests.engine.hooks import Calls, Hold
 
 
 async def started_worker(deck: Deck) -> Worker:
@@ -153,3 +154,47 @@ async def test_artifacts_and_events_of_a_run_are_stored_in_order(
     kinds = [e.kind for e in await deck.events(run.id)]
     assert kinds[0] == "run.submitted"
     assert kinds[-1] == "run.succeeded"
+
+
+async def test_an_artifact_stored_in_a_step_commits_with_the_step_result(
+    deck: Deck, registry: Registry
+) -> None:
+    hold = Hold()
+
+    @registry.workflow("drafts")
+    async def drafts(ctx: RunContext, inputs: dict[str, Any]) -> Any:
+        async def save() -> str:
+            artifact_id = await ctx.artifact("draft.md", "# Draft\n", attempt=1)
+            await hold()
+            return artifact_id
+
+        return await ctx.step("save", save)
+
+    worker = await started_worker(deck)
+    run = await deck.submit("drafts")
+    executing = asyncio.create_task(worker.run_once())
+    await asyncio.wait_for(hold.entered.wait(), 10)
+    assert await deck.artifacts(run.id) == []  # not apart from the step's result
+    hold.release.set()
+    await executing
+    [artifact] = await deck.artifacts(run.id)
+    [step] = [s for s in await deck.steps(run.id) if s.key == "save"]
+    assert step.result == artifact.id
+    assert (await deck.get(run.id)).result == artifact.id
+
+
+async def test_an_artifact_stored_in_a_failed_step_is_kept(deck: Deck, registry: Registry) -> None:
+    @registry.workflow("fails")
+    async def fails(ctx: RunContext, inputs: dict[str, Any]) -> Any:
+        async def save() -> str:
+            await ctx.artifact("log.txt", "what went wrong", media_type="text/plain")
+            raise ValueError("no")
+
+        return await ctx.step("save", save)
+
+    worker = await started_worker(deck)
+    run = await deck.submit("fails")
+    await worker.drain()
+    assert (await deck.get(run.id)).status == "failed"
+    [artifact] = await deck.artifacts(run.id)
+    assert artifact.content == "what went wrong"

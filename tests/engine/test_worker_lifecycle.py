@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from agentdeck.deck import Deck
+from agentdeck.engine.collector import YOUNG_THRESHOLD
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
 from tests.engine.hooks import Calls, Hold
@@ -60,6 +62,24 @@ async def test_started_worker_is_registered_alive_and_stopped_after_stop(deck: D
     assert row.status == "stopped"
     assert row.stopped_at is not None
     assert (await deck.health())["workers"]["alive"] == 0
+
+
+async def test_started_worker_freezes_start_up_objects_and_collects_less_often(deck: Deck) -> None:
+    gc.unfreeze()
+    gc.set_threshold(700, 10, 10)  # Python's default
+    start_up = [object(), {"settings": "loaded"}]  # tracked by the collector until frozen
+    assert gc.is_tracked(start_up)
+    assert any(o is start_up for o in gc.get_objects())
+    worker = deck.worker()
+    await worker.start()
+    try:
+        assert gc.get_freeze_count() > 0
+        assert not any(o is start_up for o in gc.get_objects())  # in the permanent generation
+        after = [object()]
+        assert any(o is after for o in gc.get_objects())  # what runs create is collected
+        assert gc.get_threshold()[0] >= YOUNG_THRESHOLD
+    finally:
+        await worker.stop()
 
 
 async def test_stop_without_grace_releases_a_run_mid_step_and_another_worker_finishes_it(

@@ -26,6 +26,17 @@ class Ok:
 
 
 @dataclass(frozen=True)
+class Called:
+    """An answer that calls tool `name` with `arguments` (a JSON string), as structured
+    output through an output tool arrives (OpenAI wire only)."""
+
+    name: str
+    arguments: str
+    input_tokens: int = 11
+    output_tokens: int = 7
+
+
+@dataclass(frozen=True)
 class Status:
     code: int
 
@@ -41,7 +52,7 @@ class Malformed:
     pass
 
 
-Action = Ok | Status | Slow | Malformed
+Action = Ok | Called | Status | Slow | Malformed
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,8 @@ class ProviderServer:
                     self._raw(200, b'{"id": "x", "choices": [')
                 elif isinstance(action, Status):
                     self._json(action.code, self._error(action.code, wire))
+                elif isinstance(action, Called):
+                    self._json(200, _openai_called(model, action))
                 elif wire == "anthropic":
                     self._json(200, _anthropic_ok(model, action))
                 else:
@@ -164,6 +177,32 @@ def _openai_ok(model: str, ok: Ok) -> dict[str, Any]:
             "completion_tokens": ok.output_tokens,
             "total_tokens": ok.input_tokens + ok.output_tokens,
             "prompt_tokens_details": {"cached_tokens": ok.cached_tokens},
+        },
+    }
+
+
+def _openai_called(model: str, called: Called) -> dict[str, Any]:
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": called.name, "arguments": called.arguments},
+    }
+    return {
+        "id": "chatcmpl-2",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                "finish_reason": "tool_calls",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": called.input_tokens,
+            "completion_tokens": called.output_tokens,
+            "total_tokens": called.input_tokens + called.output_tokens,
         },
     }
 

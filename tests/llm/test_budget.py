@@ -160,3 +160,29 @@ async def test_a_malformed_run_budget_fails_the_run_clearly(
     assert failed.status == "failed"
     assert "inputs.budget_usd must be an amount of USD" in (failed.error or "")
     assert provider.count("gpt-4o-mini") == 0
+
+
+async def test_a_call_that_costs_more_than_reserved_is_shown_as_an_overrun_and_parks_the_run(
+    deck: Deck, provider: ProviderServer
+) -> None:
+    # 2,000 output tokens reported for a call reserved at 1,000: about $0.0012 of $0.0009
+    provider.script("gpt-4o-mini", Ok("long answer", input_tokens=11, output_tokens=2000))
+    run = await deck.submit("three", {})
+    await drain(deck)
+
+    parked = await deck.get(run.id)
+    assert parked.waiting_on == "budget"
+    assert provider.count("gpt-4o-mini") == 1  # no second call past the budget
+    cost = await spent(deck, run.id)
+    assert cost > Decimal("0.0009")
+    events = await deck.events(run.id)
+    [overrun] = [e for e in events if e.kind == "budget.overrun"]
+    assert overrun.data["scope"] == "agent:spender"
+    assert Decimal(overrun.data["overrun_usd"]) == cost - Decimal("0.0009")
+    assert f"overrun by ${cost - Decimal('0.0009')}" in (overrun.message or "")
+    [exceeded] = [e for e in events if e.kind == "budget.exceeded"]
+    assert "is overrun by $" in (exceeded.message or "")
+    assert "$0 left" not in (exceeded.message or "")
+    assert [e.kind for e in events].index("budget.overrun") < [e.kind for e in events].index(
+        "budget.exceeded"
+    )

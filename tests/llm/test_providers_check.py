@@ -4,8 +4,11 @@ formats), and what `up` says answers the agents and why."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -142,3 +145,20 @@ async def test_the_dashboard_banner_says_what_up_said(
 
     assert "Agents name models of ollama" in said_at_start
     assert deck.llm.status() == said_at_start  # the banner's sentence, without the agents
+
+
+async def test_the_banner_says_the_simulators_pace(make_deck: DeckMaker) -> None:
+    paced = make_deck(AGENTS, simulator_latency=timedelta(seconds=1.5))
+    assert "Each simulated call takes 1.5 s (AGENTDECK_SIMULATOR_LATENCY)" in paced.llm.status()
+    assert "answer at once" in make_deck(AGENTS).llm.status()
+
+
+def test_make_run_gives_the_simulator_a_pace_a_person_can_follow() -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "AGENTDECK_SIMULATOR_LATENCY"}
+    dry = subprocess.run(
+        ["make", "-n", "-s", "run"], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    command = dry.stdout.replace("\\\n", " ")
+    assert 'AGENTDECK_SIMULATOR_LATENCY="${AGENTDECK_SIMULATOR_LATENCY:-1.5}" ' in command
+    assert ".venv/bin/agentdeck up" in command

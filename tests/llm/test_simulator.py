@@ -120,6 +120,60 @@ async def test_planner_decomposes_free_text_without_a_list() -> None:
     plan = json.loads(await ask(SimulatorModel("planner"), "Build a tiny URL shortener"))
     assert len(plan["tasks"]) == 5
     assert {t["role"] for t in plan["tasks"]} <= {"executor", "coder", "reviewer"}
+    assert all("URL shortener" in t["title"] for t in plan["tasks"])
+
+
+async def test_planner_tasks_follow_from_the_free_text_of_the_goal() -> None:
+    goal = "## Goal\n\nBuild a website for my bakery with an online order form and a weekly menu"
+    plan = json.loads(await ask(SimulatorModel("planner"), goal))
+    titles = [t["title"] for t in plan["tasks"]]
+    assert plan["title"].startswith("Build a website for my bakery")
+    assert "Goal" not in titles[0]
+    assert all("bakery" in t for t in titles)
+    assert "Add the online order form to the bakery website" in titles
+    assert "Add the weekly menu to the bakery website" in titles
+    by_title = {t["title"]: t for t in plan["tasks"]}
+    build = next(t for t in plan["tasks"] if t["title"].startswith("Build the pages"))
+    test = next(t for t in plan["tasks"] if t["title"].startswith("Test the bakery"))
+    # the features are built after the pages and tested with them
+    order_form = by_title["Add the online order form to the bakery website"]
+    assert build["id"] in order_form["prerequisites"]
+    assert order_form["id"] in test["prerequisites"]
+    assert build["subtasks"]
+    party = json.loads(await ask(SimulatorModel("planner"), "Organise a summer party for the team"))
+    assert all("summer party" in t["title"] for t in party["tasks"])
+    assert any("venue" in t["title"] for t in party["tasks"])
+
+
+async def test_drafts_and_feedback_are_written_about_the_task_topic() -> None:
+    task = json.dumps({"topic": "Sourdough baking at home", "audience": "beginner bakers"})
+    draft = await ask(SimulatorModel("producer"), f"## Task\n\n{task}\n\n## What to do\n\nWrite.")
+    assert draft.splitlines()[1] == "# Sourdough baking at home"
+    assert "sourdough baking at home to beginner bakers" in draft
+    assert "**Sourdough**" in draft
+    verdict = json.loads(await ask(SimulatorModel("evaluator"), f"## Task\n\n{task}\n\n{draft}"))
+    assert (
+        "add concrete examples of sourdough baking at home for beginner bakers"
+        in (verdict["feedback"])
+    )
+    prompt = f"## Task\n\n{task}\n\n## Draft (attempt 1)\n\n{draft}\n\n## Feedback\n\n" + (
+        json.dumps(verdict)
+    )
+    revised = await ask(SimulatorModel("reviser"), prompt)
+    assert "## Key ideas" in revised  # the draft is kept
+    assert "### An example of sourdough baking at home" in revised
+
+
+async def test_an_executor_names_its_task_and_what_it_built_on() -> None:
+    task = {"id": "T5", "title": "Add the order form", "plan": "Bakery website"}
+    prompt = (
+        f"## Task\n\n{json.dumps(task)}\n\n## Results of its prerequisites\n\n"
+        "### T4: Build the pages\n\ndone\n\n## What to do\n\nCarry out this task."
+    )
+    result = await ask(SimulatorModel("executor"), prompt)
+    assert result.startswith("# Add the order form")
+    assert "Added the order form, as part of “Bakery website”." in result
+    assert "It builds on T4: Build the pages." in result
 
 
 async def test_coder_answers_whole_files_whose_test_passes(tmp_path: Path) -> None:

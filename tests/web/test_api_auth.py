@@ -20,7 +20,9 @@ TOKEN = "s3cret-token-for-tests"
 @pytest.fixture
 async def guarded(database_url: str, registry: Registry) -> AsyncIterator[httpx.AsyncClient]:
     """A client of an app whose deck has a token."""
-    deck = Deck(fast_settings(database_url, token=TOKEN), registry=registry, migrate=False)
+    # many wrong tokens from one client here: the throttle (tests/web/test_login.py) stays out
+    settings = fast_settings(database_url, token=TOKEN, login_attempts=10_000)
+    deck = Deck(settings, registry=registry, migrate=False)
     transport = httpx.ASGITransport(app=create_app(deck))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://agentdeck.test") as c:

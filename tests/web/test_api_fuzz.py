@@ -65,12 +65,15 @@ async def seeded_app(database_url: str, registry: Registry) -> AsyncIterator[Fas
     queued = await deck.submit("echo", priority=5)
     await worker.stop()
     await deck.agents.create({"name": "critic", "role": "evaluator"})
+    stack = await deck.stacks.create("fuzzed", idea="maps")
     app = create_app(deck)
     app.state.seeded = {
         "run_id": [finished.id, waiting.id, cancelled.id, queued.id],
         "artifact_id": [a.id for a in await deck.artifacts(finished.id)],
         "name": ["producer", "critic"],
         "gate": ["review"],
+        "stack_id": [stack.id],
+        "action": ["start", "pause", "resume", "stop"],
     }
     try:
         yield app
@@ -130,7 +133,7 @@ BODIES: dict[str, Any] = {
     "PATCH /api/agents/{name}": {"description": "changed"},
 }
 # Steering first reads, then changes: each run passes through several states.
-ORDER = ["GET", "PATCH", "POST", "DELETE"]
+ORDER = ["GET", "PATCH", "PUT", "POST", "DELETE"]
 
 
 def test_requests_on_real_ids_get_answers_within_the_spec(

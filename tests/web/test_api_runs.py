@@ -73,7 +73,7 @@ async def test_post_run_rejects_bad_input_naming_the_field(client: httpx.AsyncCl
         ({"workflow": "echo", "inputs": {"max_attempts": 0}}, "inputs.max_attempts", "greater"),
         ({"workflow": "echo", "inputs": {"colour": 1}}, "inputs.colour", "Extra inputs"),
         ({"workflow": "echo", "not_before": "2030-01-01T00:00:00"}, "not_before", "timezone"),
-        ({"workflow": "echo", "inputs": {"topic": "a\u0000b"}}, "inputs", "NUL"),
+        ({"workflow": "echo", "inputs": {"topic": "a\u0000b"}}, "inputs.topic", "NUL"),
         ({"workflow": "echo", "input": {}}, "input", "not a known field"),
         ({}, "workflow", "is required"),
     ]
@@ -179,11 +179,14 @@ async def test_finished_run_carries_stage_score_verdict_events_steps_and_artifac
     assert error_of(negative, 422)["field"] == "after"
 
     steps = (await client.get(f"/api/runs/{run['id']}/steps")).json()
-    assert [(s["key"], s["status"], s["result"]) for s in steps] == [
-        ("draft", "succeeded", "# pricing\n")
-    ]
-
     artifacts = (await client.get(f"/api/runs/{run['id']}/artifacts")).json()
+    by_name = {a["name"]: a["id"] for a in artifacts}
+    # an artifact stored outside a step is a step of its own, its result the artifact's id
+    assert sorted((s["key"], s["status"], s["result"]) for s in steps) == [
+        ("artifact:attempt-1.eval.json", "succeeded", by_name["attempt-1.eval.json"]),
+        ("artifact:attempt-1.md", "succeeded", by_name["attempt-1.md"]),
+        ("draft", "succeeded", "# pricing\n"),
+    ]
     assert [(a["name"], a["media_type"], a["attempt"]) for a in artifacts] == [
         ("attempt-1.md", "text/markdown", 1),
         ("attempt-1.eval.json", "application/json", None),

@@ -79,7 +79,7 @@ async def test_the_execution_page_shows_progress_graph_tree_and_blockers(
     assert "confidence 0.20 is below the review threshold" in html
     assert f'action="/runs/{run.id}/execution/tasks/C/resolve"' in html
     twin = (await http.get(f"/runs/{run.id}/execution?format=json")).json()
-    assert set(twin) == {"run", "tasks", "events"}
+    assert set(twin) == {"run", "tasks", "events", "plan"}
     assert twin["tasks"]["counts"] == {"completed": 3, "blocked": 1}
     groups = {t["key"]: t["status"] for t in twin["tasks"]["items"] if t["is_group"]}
     assert groups == {"B": "completed"}

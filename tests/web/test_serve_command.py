@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "serve-s3cret-for-tests"
+TOKEN = "serve-s3cret-for-tests-0123456789abcdef"
 
 
 def _env(**extra: str) -> dict[str, str]:

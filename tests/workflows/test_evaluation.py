@@ -27,6 +27,9 @@ def test_parse_evaluation_reads_the_json_asked_for() -> None:
         ('[{"score": 1}]', 1.0),
         ("Score: 0.65\nThe draft is thin on examples.", 0.65),
         ("**Overall score:** 9/10 — solid.", 0.9),
+        ("Solid. I'd rate this 9/10; add an example.", 0.9),
+        ("I would rate it 8 out of 10.", 0.8),
+        ('{"score": 0.7, "feedback": "x"}\n{"score": 0.7, "feedback": "same"}', 0.7),
     ],
 )
 def test_parse_evaluation_reads_what_models_send_instead(text: str, score: float) -> None:
@@ -52,6 +55,9 @@ def test_parse_evaluation_reads_feedback_lists_and_criteria_lists() -> None:
         '{"score": -1}',
         '{"score": 250}',
         '{"score": "NaN"}',
+        '{"score": 1.5, "feedback": "no sure scale"}',
+        "score: 7.5",
+        '{"score": 0.4, "feedback": "a"} {"score": 0.9, "feedback": "b"}',
     ],
 )
 def test_parse_evaluation_without_a_usable_score_says_what_came_back(text: str) -> None:

@@ -263,7 +263,14 @@ async def test_loop_with_one_agent_in_every_role_answers_in_each_role(deck: Deck
 
 
 async def test_loop_with_an_unknown_agent_fails_with_an_error_event(deck: Deck) -> None:
-    run = await run_loop(deck, pass_threshold=PASS_ON_2, evaluator="nobody")
+    """An agent deleted between submit (which checks it exists) and its first call."""
+    await deck.agents.create({"name": "nobody", "role": "evaluator"})
+    run = await deck.submit(
+        "loop", {"task": TASK, "pass_threshold": PASS_ON_2, "evaluator": "nobody"}
+    )
+    await deck.agents.delete("nobody")
+    await drain(deck)
+    run = await deck.get(run.id)
 
     assert run.status == "failed"
     assert "no agent 'nobody'" in (run.error or "")
@@ -280,8 +287,11 @@ async def test_loop_inputs_are_validated_at_submit(deck: Deck) -> None:
         await deck.submit("loop", {"task": "not an object"})
     with pytest.raises(InvalidInput, match=r"inputs\.max_attempt"):
         await deck.submit("loop", {"max_attempt": 3})  # a typo is not ignored
-    run = await deck.submit("loop", {"producer": "writer", "evaluator": "writer", "reviser": "ed"})
-    assert run.agents == ["ed", "writer"]
+    with pytest.raises(InvalidInput, match=r"inputs\.reviser: there is no agent named 'ed'"):
+        await deck.submit("loop", {"reviser": "ed"})
+    agents = {"producer": "producer", "evaluator": "producer", "reviser": "reviser"}
+    run = await deck.submit("loop", agents)
+    assert run.agents == ["producer", "reviser"]
     assert run.inputs["max_attempts"] == 3
     assert run.inputs["pass_threshold"] == 0.8
 

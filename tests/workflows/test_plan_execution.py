@@ -58,7 +58,7 @@ async def test_tasks_run_in_parallel_and_never_before_their_prerequisites_comple
             assert started >= finished
         assert tasks[key].status == "completed"
         assert tasks[key].attempt == 1
-        assert tasks[key].output["text"].startswith("# Result")
+        assert tasks[key].output["text"].startswith(f"# {tasks[key].title}")
 
 
 async def test_a_failing_task_is_retried_then_its_dependents_are_skipped(

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 
 from agentdeck.clock import Clock
+from agentdeck.domain import json_values, media_types
 from agentdeck.domain.errors import Conflict, NotFound
 from agentdeck.domain.external_agents import ExternalAgentRow
 from agentdeck.domain.ids import new_id
@@ -141,6 +142,9 @@ class Dispatcher:
 
     async def report(self, agent: ExternalAgentRow, task_id: str, report: Report) -> TaskRow:
         """Apply a report from the agent holding the task's lease; Conflict (409) otherwise."""
+        if report.type == "artifact":
+            media_types.check(report.media_type)
+        json_values.check_value(report.output, "output")
         task, woke = await self._db.write(lambda conn: self._report(conn, agent, task_id, report))
         self._notifier.publish(Topic.EVENT)
         if woke:
@@ -186,13 +190,14 @@ class Dispatcher:
 
     def _artifact(self, conn: Connection, task: TaskRow, report: Report, now: Any) -> None:
         content = report.artifact_content or ""
-        name = report.artifact_name or f"{task.key}.md"
-        artifact_id = new_id("art")
+        # a run holds one artifact per name: a later attempt's default name says which
+        default = f"{task.key}.md" if task.attempt <= 1 else f"{task.key}.attempt-{task.attempt}.md"
+        name = report.artifact_name or default
         journal.insert_artifacts(
             conn,
             [
                 {
-                    "id": artifact_id,
+                    "id": new_id("art"),
                     "run_id": task.run_id,
                     "name": name,
                     "media_type": report.media_type,
@@ -203,6 +208,8 @@ class Dispatcher:
                 }
             ],
         )
+        # a report sent again names the artifact already stored, not a second one
+        artifact_id = journal.artifact_id(conn, task.run_id, name)
         _event(conn, task, "task.artifact", f"artifact {name}", now, artifact=artifact_id)
 
     def _outcome(

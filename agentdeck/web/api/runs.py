@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentdeck.deck import MAX_EVENT_ID, MAX_PAGE, Deck
+from agentdeck.domain import media_types
 from agentdeck.domain.runs import Run, RunFilter, RunStatus
 from agentdeck.web.dependencies import DeckDep
 from agentdeck.web.errors import responses
 from agentdeck.web.schemas import (
     ArtifactOut,
+    CallOut,
     EventOut,
     EventPageOut,
     GateIn,
@@ -33,7 +36,8 @@ ARTIFACT_HEADERS = {
 
 
 def run_out(deck: Deck, run: Run) -> RunOut:
-    return RunOut.of(run, deck.clock.now(), deck.settings.stalled_after)
+    settings = deck.settings
+    return RunOut.of(run, deck.clock.now(), settings.stalled_after, settings.gate_overdue_after)
 
 
 @router.get("/api/runs", responses=responses(401, 422))
@@ -104,6 +108,21 @@ async def resume_run(deck: DeckDep, run_id: RunId) -> RunOut:
     return run_out(deck, await deck.resume(run_id))
 
 
+class RerunIn(BaseModel):
+    """Where the re-run starts: the key of one of the run's steps (GET .../steps lists them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_step: str = Field(min_length=1, max_length=300, examples=["llm:evaluate:2"])
+
+
+@router.post("/api/runs/{run_id}/rerun", status_code=201, responses=responses(401, 404, 409, 422))
+async def rerun_run(deck: DeckDep, run_id: RunId, body: RerunIn) -> RunOut:
+    """A new run linked to this finished one (`retry_of`): its steps before `from_step` are
+    copied from the journal and not executed again; `from_step` and the rest run again."""
+    return run_out(deck, await deck.reruns.from_step(run_id, body.from_step))
+
+
 @router.post("/api/runs/{run_id}/retry", status_code=201, responses=responses(401, 404, 409, 422))
 async def retry_run(deck: DeckDep, run_id: RunId) -> RunOut:
     """A new run with the same workflow and inputs, linked to this finished one."""
@@ -144,6 +163,13 @@ async def list_steps(deck: DeckDep, run_id: RunId) -> list[StepOut]:
     return [StepOut.of(s) for s in await deck.steps(run_id)]
 
 
+@router.get("/api/runs/{run_id}/calls", responses=responses(401, 404, 422))
+async def list_calls(deck: DeckDep, run_id: RunId) -> list[CallOut]:
+    """The run's model calls in the order they were recorded; its totals are their sums."""
+    await deck.get(run_id)
+    return [CallOut.of(c) for c in await deck.costs.calls(run_id)]
+
+
 @router.get("/api/runs/{run_id}/artifacts", responses=responses(401, 404, 422))
 async def list_artifacts(deck: DeckDep, run_id: RunId) -> list[ArtifactOut]:
     """What the run produced, without the content."""
@@ -167,7 +193,8 @@ async def get_artifact(
 ) -> Response:
     """The raw content of an artifact."""
     artifact = await deck.artifact(artifact_id)
-    media_type = artifact.media_type
+    # a stored type that is not one (written before types were checked) is sent as bytes
+    media_type = media_types.safe(artifact.media_type)
     if media_type.startswith("text/") and "charset" not in media_type:
         media_type += "; charset=utf-8"
     return Response(artifact.content, media_type=media_type, headers=ARTIFACT_HEADERS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from agentdeck.deck import MAX_PAGE, Deck
@@ -50,10 +51,21 @@ async def list_workers(deck: DeckDep) -> list[WorkerOut]:
     return await worker_views(deck)
 
 
-@open_router.get("/api/health")
-async def health(deck: DeckDep) -> HealthOut:
-    """Database reachability, workers alive, runs by status and the version."""
-    return HealthOut.model_validate(await deck.health())
+@open_router.get(
+    "/api/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "The database does not answer."}},
+)
+async def health(deck: DeckDep) -> HealthOut | JSONResponse:
+    """Database reachability, workers alive, runs by status and the version.
+
+    503 (same body, `status` "unavailable") when the database does not answer, so a
+    load balancer's probe takes the process out of rotation.
+    """
+    out = HealthOut.model_validate(await deck.health())
+    if not out.database.ok:
+        return JSONResponse(out.model_dump(mode="json"), status_code=503)
+    return out
 
 
 @router.get(

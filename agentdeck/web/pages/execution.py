@@ -17,8 +17,15 @@ from pydantic import BaseModel, Field
 
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import InvalidInput, NotFound
-from agentdeck.domain.runs import Event
+from agentdeck.domain.runs import Event, RunStatus
 from agentdeck.web.api.runs import run_out
+from agentdeck.web.pages.task_details import (
+    TaskPlanOut,
+    as_paused,
+    output_html,
+    plan_details,
+    took,
+)
 from agentdeck.web.pages.task_graph import task_graph_svg
 from agentdeck.web.pages.templating import PageRoute, deck_of, fragment, page, redirect
 from agentdeck.web.schemas import (
@@ -54,6 +61,9 @@ class ExecutionPageOut(BaseModel):
     run: RunOut
     tasks: TasksOut
     events: list[EventOut] = Field(description="The latest task and gate events, newest first.")
+    plan: dict[str, TaskPlanOut] = Field(
+        default_factory=dict, description="Each task's estimate and phase, as the plan said."
+    )
 
 
 class ExternalAgentsPageOut(BaseModel):
@@ -88,9 +98,14 @@ async def execution_data(deck: Deck, run_id: str) -> tuple[ExecutionPageOut, dic
         raise NotFound(f"run {run_id} is a {run.workflow} run: only plan runs have tasks")
     rows = await deck.tasks.tasks(run_id)
     tasks = task_views(run_id, rows)
+    if run.status == RunStatus.PAUSED:
+        tasks = as_paused(tasks)
     events = await _feed(deck, run_id)
     data = ExecutionPageOut(
-        run=run_out(deck, run), tasks=tasks, events=[EventOut.of(e) for e in events]
+        run=run_out(deck, run),
+        tasks=tasks,
+        events=[EventOut.of(e) for e in events],
+        plan=plan_details(await deck.artifacts(run_id)),
     )
     finished = sum(n for status, n in tasks.counts.items() if status in _FINISHED)
     extra = {
@@ -98,6 +113,8 @@ async def execution_data(deck: Deck, run_id: str) -> tuple[ExecutionPageOut, dic
         "finished": finished,
         "leaves": sum(tasks.counts.values()),
         "controls": _controls(data.run),
+        "outputs": {t.key: output_html(t.output) for t in tasks.items if t.output is not None},
+        "took": {t.key: took(t.started_at, t.finished_at) for t in tasks.items},
     }
     return data, extra
 

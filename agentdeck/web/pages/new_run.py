@@ -14,8 +14,9 @@ from pydantic import BaseModel, Field
 
 from agentdeck.deck import MAX_PRIORITY, PRIORITY_HELP, Deck
 from agentdeck.domain.errors import InvalidInput
+from agentdeck.web.pages.plan_preview import preview_of
 from agentdeck.web.pages.schema_form import FormField, fields_of, inputs_of
-from agentdeck.web.pages.templating import PageRoute, deck_of, page, redirect
+from agentdeck.web.pages.templating import PageRoute, deck_of, fragment, page, redirect
 from agentdeck.web.schemas import AgentOut, WorkflowOut
 from agentdeck.web.sessions import Form, FormDep, first, require_sign_in
 
@@ -57,6 +58,7 @@ def _form_page(
     )
     errors = errors or {}
     shown = {f.name for f in fields} | {"priority"}
+    preview = preview_of(deck_of(request), fields)
     context = {
         "page_key": "new",
         "workflow": chosen,
@@ -66,6 +68,7 @@ def _form_page(
         "max_priority": MAX_PRIORITY,
         "priority_help": PRIORITY_HELP,
         "form_error": next((m for f, m in errors.items() if f not in shown), None),
+        "preview": preview,
     }
     return page(request, "new_run.html", data, context, status)
 
@@ -90,11 +93,28 @@ def _field_of_error(field: str | None, names: set[str]) -> str:
     return field
 
 
-@router.post("/runs/new")
-async def start_run(request: Request, form: FormDep) -> Response:
-    """Queue the run and go to its page; errors are shown on the form."""
+@router.post("/runs/new/preview")
+async def preview_plan(request: Request, form: FormDep) -> Response:
+    """The plan field's preview, as a fragment live.js puts under the field."""
     deck = deck_of(request)
     data = await _data(deck, first(form, "workflow"))
+    chosen = next((w for w in data.workflows if w.name == data.selected), None)
+    preview = (
+        preview_of(deck, fields_of(chosen.input_schema, data.agents, form)) if chosen else None
+    )
+    if preview is None:
+        return Response("This workflow takes no plan.", status_code=404, media_type="text/plain")
+    return fragment(request, "_plan_preview.html", {"preview": preview})
+
+
+@router.post("/runs/new")
+async def start_run(request: Request, form: FormDep) -> Response:
+    """Queue the run and go to its page; errors are shown on the form. The "Preview
+    tasks" button (intent=preview) shows the form again with the plan's tasks."""
+    deck = deck_of(request)
+    data = await _data(deck, first(form, "workflow"))
+    if first(form, "intent") == "preview" and first(form, "workflow") == data.selected:
+        return _form_page(request, data, form)
     chosen = next((w for w in data.workflows if w.name == data.selected), None)
     if chosen is None or chosen.name != first(form, "workflow"):
         errors = {"workflow": f"workflow: pick one of {', '.join(w.name for w in data.workflows)}"}

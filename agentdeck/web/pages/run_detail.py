@@ -16,11 +16,13 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import InvalidInput
 from agentdeck.domain.runs import Event, RunFilter
+from agentdeck.domain.tasks import REVIEW_GATE
 from agentdeck.web.api.runs import run_out
 from agentdeck.web.pages import run_views
+from agentdeck.web.pages.gates import explain
 from agentdeck.web.pages.run_views import RunPageOut
 from agentdeck.web.pages.templating import PageRoute, deck_of, fragment, page, redirect
-from agentdeck.web.schemas import ArtifactOut, EventOut
+from agentdeck.web.schemas import ArtifactOut, EventOut, task_views
 from agentdeck.web.sessions import FormDep, first, require_sign_in
 
 router = APIRouter(
@@ -66,10 +68,16 @@ async def run_data(
     artifacts = await deck.artifacts(run_id)
     attempts = run_views.attempts_of(artifacts)
     retries = await deck.list(RunFilter(retry_of=run_id), limit=20)
+    gate = run_views.gate_of(run, events)
+    if gate is not None:
+        blocked = None
+        if gate.name == REVIEW_GATE:
+            blocked = task_views(run_id, await deck.tasks.tasks(run_id)).blocked
+        gate.help = explain(gate.name, gate.message, run, blocked)
     data = RunPageOut(
         run=run,
         actions=run_views.actions_of(run),
-        gate=run_views.gate_of(run, events),
+        gate=gate,
         retried_as=[r.id for r in retries.items],
         scores=run_views.scores_of(run, events, attempts),
         attempts=attempts,
@@ -108,7 +116,10 @@ async def run_page(request: Request, run_id: RunId) -> Response:
         data, extra = await run_data(deck, run_id, timeline=False)
         return fragment(request, "_run_fragment.html", {"data": data, **_context(data, extra)})
     data, extra = await run_data(deck, run_id)
-    return page(request, "run.html", data, _context(data, extra))
+    context = _context(data, extra)
+    if data.run.status.finished and data.run.workflow != "plan":
+        context["step_keys"] = [s.key for s in await deck.steps(run_id)]
+    return page(request, "run.html", data, context)
 
 
 @router.post("/runs/{run_id}/gate")
@@ -132,6 +143,13 @@ async def decide_gate(request: Request, run_id: RunId, form: FormDep) -> Respons
         context.update(gate_error=str(error), gate_comment=comment or "")
         return page(request, "run.html", data, context, status=422)
     return redirect(request, f"/runs/{run_id}")
+
+
+@router.post("/runs/{run_id}/rerun")
+async def rerun(request: Request, run_id: RunId, form: FormDep) -> Response:
+    """Re-run from the chosen step; lands on the new run's page."""
+    run = await deck_of(request).reruns.from_step(run_id, first(form, "from_step"))
+    return redirect(request, f"/runs/{run.id}")
 
 
 @router.post("/runs/{run_id}/{action}")

@@ -12,11 +12,13 @@ import json
 import re
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import quote
 
 from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 
 from agentdeck.domain.runs import Artifact, Event, RunStatus, WaitKind, can_transition
+from agentdeck.web.pages.gates import GateHelpOut
 from agentdeck.web.safe_html import artifact_html, kind_of
 from agentdeck.web.schemas import ArtifactOut, EventOut, RunOut
 
@@ -49,6 +51,9 @@ class GateOut(BaseModel):
     name: str
     message: str | None
     opened_event: int | None
+    help: GateHelpOut | None = Field(
+        None, description="Where the run waits, why, and what each decision will do."
+    )
 
 
 class RunPageOut(BaseModel):
@@ -225,11 +230,21 @@ def data_text(data: Any, limit: int = 4000) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
-def timeline_html(events: list[EventOut]) -> Markup:
+def _rerun_link(event: EventOut, steps: set[str]) -> str:
+    step = event.data.get("step") if isinstance(event.data, dict) else None
+    if not isinstance(step, str) or step not in steps:
+        return ""
+    return f'<a class="ev-rerun" href="?rerun_from={quote(step)}#h-rerun">re-run from here</a>'
+
+
+def timeline_html(events: list[EventOut], rerun_steps: list[str] | None = None) -> Markup:
     """The timeline's entries; live.js builds the same markup for each event it receives.
 
     Plain string building rather than a template macro: a run page may list a thousand.
+    With `rerun_steps` (a finished run's step keys), an event of one of those steps (a
+    model call) links to the re-run form with that step chosen.
     """
+    steps = set(rerun_steps or ())
     parts = []
     for e in events:
         at = e.created_at
@@ -244,6 +259,7 @@ def timeline_html(events: list[EventOut]) -> Markup:
             f'<li class="ev t-{tone_of(e.kind, e.data)}" data-id="{e.id}">'
             f'<time datetime="{stamp}" data-clock title="{stamp}">{at:%H:%M:%S}</time>'
             f'<span class="ev-kind" title="{escape(e.kind)}">{escape(e.kind)}</span>'
-            f'<span class="ev-msg">{escape(e.message or "")}</span>{details}</li>\n'
+            f'<span class="ev-msg">{escape(e.message or "")}</span>{details}'
+            f"{_rerun_link(e, steps)}</li>\n"
         )
     return Markup("".join(parts))

@@ -2,7 +2,9 @@
 
 Each property becomes one field: agents (`x-agentdeck-kind: agent`) a list of agents,
 enums a list, integers and numbers number inputs with their bounds, booleans a checkbox,
-lists of strings one item per line, and any other object or list a JSON text area. What
+lists of strings one item per line, a value that may be text or JSON (a plan) a text area
+read as JSON when it starts like JSON and as text otherwise, and any other object or list
+a JSON text area. What
 the schema alone cannot check (patterns, nested models) the workflow's own validation
 checks on submit, and its error is shown next to the field it names.
 """
@@ -17,6 +19,8 @@ from agentdeck.web.schemas import AgentOut
 from agentdeck.web.sessions import Form
 
 PREFIX = "inputs."
+UNDECLARED = "x-agentdeck-undeclared"
+ALL_INPUTS = "inputs"  # the form field holding every input of an undeclared workflow
 
 
 @dataclass
@@ -27,7 +31,7 @@ class FormField:
     key: str
     label: str
     help: str
-    widget: str  # agent, select, text, number, checkbox, lines, json
+    widget: str  # agent, select, text, number, checkbox, lines, json, text_or_json
     required: bool
     nullable: bool = False
     value: str = ""
@@ -36,6 +40,7 @@ class FormField:
     attrs: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     json_type: str | None = None
+    kind: str | None = None  # x-agentdeck-kind: "plan" fields get a preview of their tasks
 
     @property
     def groups(self) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -69,9 +74,20 @@ def _unwrap_nullable(schema: dict[str, Any], node: dict[str, Any]) -> tuple[dict
     return node, False
 
 
+def _text_or_json(schema: dict[str, Any], node: dict[str, Any]) -> bool:
+    """A value that may be a string or JSON (`str | dict | list`)."""
+    options = node.get("anyOf")
+    if not isinstance(options, list):
+        return False
+    types = {_resolve(schema, o).get("type") for o in options}
+    return "string" in types and bool(types & {"object", "array"})
+
+
 def _show(value: Any, widget: str) -> str:
     if value is None:
         return ""
+    if widget == "text_or_json" and not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False, indent=2)
     if widget == "json":
         return json.dumps(value, ensure_ascii=False, indent=2)
     if widget == "lines" and isinstance(value, list):
@@ -98,7 +114,13 @@ def fields_of(
     values: Form | None = None,
     errors: dict[str, str] | None = None,
 ) -> list[FormField]:
-    """The form of `schema`'s properties; `values` (a submitted form) override the defaults."""
+    """The form of `schema`'s properties; `values` (a submitted form) override the defaults.
+
+    A workflow that declares no inputs gets one JSON field for all of them: it may still
+    read some (`inputs["topic"]`), and a form saying "no inputs" would start it without.
+    """
+    if schema.get(UNDECLARED):
+        return [_all_inputs(values, errors)]
     required = set(schema.get("required", []))
     out = []
     for key, raw in (schema.get("properties") or {}).items():
@@ -126,9 +148,13 @@ def fields_of(
                 attrs["maxlength"] = str(node["maxLength"])
         elif kind == "array" and _resolve(schema, node.get("items") or {}).get("type") == "string":
             widget = "lines"
+        elif _text_or_json(schema, node):
+            widget = "text_or_json"
         examples = node.get("examples")
         if widget == "json" and isinstance(examples, list) and examples:
             attrs["placeholder"] = json.dumps(examples[0], ensure_ascii=False, indent=2)
+        elif widget == "text_or_json" and isinstance(examples, list) and examples:
+            attrs["placeholder"] = str(examples[0])
         name = PREFIX + key
         default = node.get("default")
         if values is not None and name in values:
@@ -152,15 +178,41 @@ def fields_of(
                 attrs=attrs,
                 error=(errors or {}).get(name),
                 json_type=kind if isinstance(kind, str) else None,
+                kind=node.get("x-agentdeck-kind"),
             )
         )
     return out
+
+
+def _all_inputs(values: Form | None, errors: dict[str, str] | None) -> FormField:
+    value = values[ALL_INPUTS][-1] if values is not None and ALL_INPUTS in values else "{}"
+    return FormField(
+        name=ALL_INPUTS,
+        key=ALL_INPUTS,
+        label="Inputs",
+        help="This workflow does not declare its inputs: give them as one JSON object, "
+        'e.g. {"topic": "..."}. A workflow that declares them (a pydantic model or a JSON '
+        "Schema on registration) gets a field for each.",
+        widget="json",
+        required=False,
+        value=value,
+        error=(errors or {}).get(ALL_INPUTS),
+        json_type="object",
+    )
 
 
 def inputs_of(fields: list[FormField]) -> tuple[dict[str, Any], dict[str, str]]:
     """The inputs a submitted form means, and the fields that could not be read."""
     inputs: dict[str, Any] = {}
     problems: dict[str, str] = {}
+    if len(fields) == 1 and fields[0].name == ALL_INPUTS:
+        try:
+            value = json.loads(fields[0].value.strip() or "{}")
+        except ValueError as error:
+            return {}, {ALL_INPUTS: f"inputs: is not valid JSON ({error})"}
+        if not isinstance(value, dict):
+            return {}, {ALL_INPUTS: "inputs: must be a JSON object"}
+        return value, {}
     for f in fields:
         text = f.value.strip()
         if f.widget == "checkbox":
@@ -195,4 +247,17 @@ def _parse(f: FormField, text: str) -> Any:
             return json.loads(text)
         except ValueError as error:
             raise ValueError(f"is not valid JSON ({error})") from None
+    if f.widget == "text_or_json":
+        return text_or_json(text)
+    return text
+
+
+def text_or_json(text: str) -> Any:
+    """JSON when the text starts like JSON and parses, else the text itself; the workflow
+    then says what is wrong with it (a plan's "is not valid JSON: ...")."""
+    if text.startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
     return text

@@ -68,6 +68,7 @@ NAV: list[NavItem] = [
     NavItem("builds", "Builds", "/builds"),
     NavItem("repositories", "Repositories", "/repositories"),
     NavItem("agents", "Agents", "/agents"),
+    NavItem("stacks", "Stacks", "/stacks"),
     NavItem("workers", "Workers", "/workers"),
 ]
 

@@ -24,6 +24,7 @@ from agentdeck.web.schemas.external import (
 )
 from agentdeck.web.schemas.runs import (
     ArtifactOut,
+    CallOut,
     EventOut,
     EventPageOut,
     GateIn,
@@ -53,6 +54,7 @@ __all__ = [
     "ArtifactIn",
     "ArtifactOut",
     "BlockedIn",
+    "CallOut",
     "Capability",
     "CompletedIn",
     "DatabaseHealth",

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agentdeck.domain import media_types
+from agentdeck.domain.errors import InvalidInput
 from agentdeck.domain.external_agents import ExternalAgentRow
 from agentdeck.domain.tasks import TaskStatus
 from agentdeck.web.schemas.common import reject_nul
@@ -122,7 +124,22 @@ class ArtifactIn(_Report):
     type: Literal["artifact"]
     name: str = Field(min_length=1, max_length=300)
     content: str = Field(max_length=5_000_000)
-    media_type: str = Field("text/markdown", min_length=1, max_length=100)
+    media_type: str = Field(
+        "text/markdown",
+        min_length=1,
+        max_length=media_types.MAX_LENGTH,
+        description="`type/subtype` in ASCII, with simple parameters: text/markdown, "
+        "application/json; charset=utf-8.",
+        json_schema_extra={"pattern": media_types.PATTERN},
+    )
+
+    @field_validator("media_type")
+    @classmethod
+    def _media_type(cls, value: str) -> str:
+        try:
+            return media_types.check(value)
+        except InvalidInput as error:
+            raise ValueError(str(error).removeprefix("media_type ")) from None
 
 
 class CompletedIn(_Report):

@@ -9,7 +9,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from agentdeck.deck import MAX_PRIORITY, PRIORITY_HELP
 from agentdeck.domain.gates import GateDecision
+from agentdeck.domain.json_values import bounded
 from agentdeck.domain.runs import Artifact, Event, Run, RunStatus, Step, WaitKind
+from agentdeck.domain.usage import ModelCall
 from agentdeck.web.schemas.common import reject_nul
 
 # --- requests ----------------------------------------------------------------
@@ -112,6 +114,9 @@ class RunOut(BaseModel):
     heartbeat_at: datetime | None
     lease_expires_at: datetime | None
     stalled: bool = Field(description="Running, but its heartbeat is older than stalled_after.")
+    overdue: bool = Field(
+        False, description="Waiting at a gate for longer than gate_overdue_after."
+    )
     cancel_requested_at: datetime | None
     pause_requested_at: datetime | None
     retry_of: str | None = Field(description="The run this one retries.")
@@ -130,7 +135,13 @@ class RunOut(BaseModel):
     cached_tokens: int
 
     @classmethod
-    def of(cls, run: Run, now: datetime, stalled_after: timedelta) -> RunOut:
+    def of(
+        cls,
+        run: Run,
+        now: datetime,
+        stalled_after: timedelta,
+        overdue_after: timedelta | None = None,
+    ) -> RunOut:
         inputs = run.inputs if isinstance(run.inputs, dict) else {}
         priced = f"{run.cost_usd.normalize():f}"  # the same text whatever the column's scale
         return cls(
@@ -146,8 +157,8 @@ class RunOut(BaseModel):
             score=run.score,
             progress=run.progress,
             error=run.error,
-            inputs=inputs,
-            result=run.result,
+            inputs=bounded(inputs),
+            result=bounded(run.result),
             priority=run.priority,
             due_at=run.due_at,
             idempotency_key=run.idempotency_key,
@@ -158,6 +169,11 @@ class RunOut(BaseModel):
             heartbeat_at=run.heartbeat_at,
             lease_expires_at=run.lease_expires_at,
             stalled=run.is_stalled(now, stalled_after),
+            # a waiting run is not written to while it waits: its last change is when it began
+            overdue=overdue_after is not None
+            and run.status == RunStatus.WAITING.value
+            and run.wait_kind == WaitKind.GATE.value
+            and now - run.updated_at > overdue_after,
             cancel_requested_at=run.cancel_requested_at,
             pause_requested_at=run.pause_requested_at,
             retry_of=run.retry_of,
@@ -191,7 +207,7 @@ class EventOut(BaseModel):
             run_id=event.run_id,
             kind=event.kind,
             message=event.message,
-            data=event.data,
+            data=bounded(event.data),
             created_at=event.created_at,
         )
 
@@ -219,11 +235,41 @@ class StepOut(BaseModel):
         return cls(
             key=step.key,
             status=step.status,
-            result=step.result,
+            result=bounded(step.result),
             error=step.error,
             attempts=step.attempts,
             started_at=step.started_at,
             finished_at=step.finished_at,
+        )
+
+
+class CallOut(BaseModel):
+    """One model call of a run; the run's totals are the sums of its calls."""
+
+    id: int
+    step_key: str | None = Field(description="The journaled step that made the call.")
+    agent: str | None
+    provider: str | None
+    model: str | None
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cost_usd: str | None = Field(description="Decimal string; null when no price is known.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, call: ModelCall) -> CallOut:
+        return cls(
+            id=call.id,
+            step_key=call.step_key,
+            agent=call.agent,
+            provider=call.provider,
+            model=call.model,
+            input_tokens=call.input_tokens,
+            output_tokens=call.output_tokens,
+            cached_tokens=call.cached_tokens,
+            cost_usd=None if call.cost_usd is None else f"{call.cost_usd.normalize():f}",
+            created_at=call.created_at,
         )
 
 

@@ -77,7 +77,7 @@ class WorkersHealth(BaseModel):
 class HealthOut(BaseModel):
     """Whether the database answers, which workers are alive, runs by status."""
 
-    status: Literal["ok", "degraded"]
+    status: Literal["ok", "unavailable"]
     version: str
     database: DatabaseHealth
     workers: WorkersHealth

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agentdeck.domain.json_values import bounded
 from agentdeck.domain.plans import InvalidPlan, Plan, PlanTask, TaskGraph, check_plan
 from agentdeck.domain.tasks import Resolution, TaskRow, TaskStatus, group_status
 from agentdeck.web.schemas.common import reject_nul
@@ -72,7 +73,7 @@ class TaskOut(BaseModel):
             executor=executor,
             agent=row.agent,
             target_agent=row.target_agent,
-            output=row.output,
+            output=bounded(row.output),
             error=row.error,
             reason=row.reason,
             progress=row.progress,

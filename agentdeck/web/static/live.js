@@ -323,12 +323,42 @@
     });
   }
 
+  // A plan field's preview (/runs/new/preview), asked for while a person types: the form it
+  // was read in and the tasks the run would create.
+  function enhancePlanPreview() {
+    document.querySelectorAll("textarea[data-plan-preview]").forEach(function (area) {
+      var timer = null;
+      var asked = 0;
+      var update = async function () {
+        var target = document.querySelector(area.getAttribute("data-plan-preview"));
+        if (!target) return;
+        var mine = ++asked;
+        var body = new URLSearchParams(new FormData(area.form));  // urlencoded, as forms are
+        body.delete("intent");
+        try {
+          var response = await fetch("/runs/new/preview", { method: "POST", body: body });
+          if (!response.ok || mine !== asked) return;  // a newer request answers instead
+          var html = await response.text();
+          var template = document.createElement("template");
+          template.innerHTML = html;
+          var fresh = template.content.firstElementChild;
+          if (fresh) target.replaceWith(fresh);
+        } catch (error) { /* offline for a moment: the button still previews */ }
+      };
+      var later = function () { clearTimeout(timer); timer = setTimeout(update, 350); };
+      area.addEventListener("input", later);
+      var format = area.form.querySelector("[name='inputs.format']");
+      if (format) format.addEventListener("change", later);
+    });
+  }
+
   // --- start -----------------------------------------------------------------------------------
 
   function start() {
     refreshTimes(document);
     setInterval(function () { refreshTimes(document); }, 5000);
     enhanceForms();
+    enhancePlanPreview();
     var body = document.body;
     var runId = body.getAttribute("data-run");
     if (runId) startRunPage(runId, body.getAttribute("data-after") || "0");

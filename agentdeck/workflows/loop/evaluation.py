@@ -1,9 +1,12 @@
 """Reading an evaluator's answer: a score from 0 to 1, feedback, and per-criterion scores.
 
-Models are asked for `{"score": 0..1, "feedback": str, "criteria": {name: 0..1}}` but do not
-always comply: the JSON may sit in a code fence or in prose, the score may be on a 0-10 or
-0-100 scale, a percentage or a fraction, and the keys may differ a little. All of that is
-read; an answer with no score in it is an EvaluationUnreadable that says what came back.
+Models are asked for `{"score": 0..1, "feedback": str, "criteria": {name: 0..1}}` as
+structured output (`EvaluationOut`, an output tool) but do not always comply: the JSON
+may sit in a code fence or in prose, the score may be on a 0-10 or 0-100 scale, a
+percentage or a fraction ("I'd rate this 9/10"), and the keys may differ a little. All
+of that is read. What cannot be read surely is an EvaluationUnreadable that says what
+came back and why, so the loop can ask once more: no score; two JSON objects that
+disagree; a score above 1 with a fraction and no scale (1.5 is not 0.15, nor 0.3 of 5).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from agentdeck.domain.errors import AgentdeckError
 
 SCORE_KEYS = ("score", "overall_score", "overall", "total_score", "rating", "grade")
@@ -25,10 +30,22 @@ MAX_FEEDBACK = 20_000
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n(.*?)\n\s*```", re.DOTALL)
 _NUMBER = r"[-+]?\d+(?:\.\d+)?"
+_SCALE = rf"(?:%|/\s*{_NUMBER}|\s+out\s+of\s+{_NUMBER})"
 _SCORE_TEXT = re.compile(
-    rf"\b(?:overall\s+)?(?:score|rating)\b\s*[:=]?\s*\**\s*({_NUMBER}\s*(?:%|/\s*{_NUMBER})?)",
+    rf"\b(?:(?:overall\s+)?(?:score|rating)\b\s*[:=]?|(?:i\s*(?:'d|would)\s+)?rat(?:e|ed|ing)"
+    rf"\s+(?:this|it)(?:\s+(?:a|at|as))?)\s*\**\s*({_NUMBER}\s*{_SCALE}?)",
     re.IGNORECASE,
 )
+
+
+class EvaluationOut(BaseModel):
+    """Your evaluation of the draft: a score from 0 to 1, feedback, and criteria."""
+
+    score: float = Field(ge=0, le=1, description="How well the draft fulfils the task, 0 to 1.")
+    feedback: str = Field(description="What to improve, concretely.")
+    criteria: dict[str, float] = Field(
+        default_factory=dict, description="A score from 0 to 1 per criterion."
+    )
 
 
 class EvaluationUnreadable(AgentdeckError):
@@ -49,6 +66,13 @@ class Evaluation:
 
 def parse_evaluation(text: str) -> Evaluation:
     """The evaluation in `text`: a JSON object if there is one, else a `score: X` in prose."""
+    scored = [s for o in _json_objects(text) if (s := _score_of(_unwrap(o))) is not None]
+    if len(set(scored)) > 1:
+        raise EvaluationUnreadable(
+            f"the answer holds {len(scored)} JSON objects with different scores "
+            f"({', '.join(f'{s:g}' for s in scored)}): answer with one, with a score from 0 "
+            f"to 1; got {' '.join(text.split())[:160]!r}"
+        )
     data = _json_object(text)
     if data is not None:
         data = _unwrap(data)
@@ -59,16 +83,24 @@ def parse_evaluation(text: str) -> Evaluation:
     score = _score(found.group(1)) if found else None
     if score is None:
         start = " ".join(text.split())[:160]
+        raw = next((data[k] for k in _keys(data, SCORE_KEYS)), None) if data else None
+        raw = raw if raw is not None or not found else found.group(1)
+        why = f"the score {raw!r} is not one from 0 to 1, nor N/10, N% or a whole 0..100; " * (
+            raw is not None
+        )
         raise EvaluationUnreadable(
             'expected JSON like {"score": 0.8, "feedback": "..."} with a score from 0 to 1; '
-            f"got {start!r}" + ("" if start else " (an empty answer)")
+            f"{why}got {start!r}" + ("" if start else " (an empty answer)")
         )
     return Evaluation(score, text.strip()[:MAX_FEEDBACK])
 
 
 def normalise_score(value: float) -> float | None:
-    """A score on 0..1; 0..10 and 0..100 scales are scaled down; None if out of range."""
+    """A score on 0..1; whole numbers on 0..10 and 0..100 scales are scaled down; None if
+    out of range or of no sure scale (1.5 could be 0.15, 0.3 of 5, or a slip)."""
     if not math.isfinite(value) or value < 0:
+        return None
+    if value > 1 and not value.is_integer():
         return None
     for scale in (1, 10, 100):
         if value <= scale:
@@ -91,6 +123,7 @@ def _score(value: Any) -> float | None:
         if text.endswith("%"):
             percent = float(text[:-1])
             return percent / 100 if 0 <= percent <= 100 else None
+        text = re.sub(r"\s+out\s+of\s+", "/", text, flags=re.IGNORECASE)
         if "/" in text:
             got, _, out_of = text.partition("/")
             top, bottom = float(got), float(out_of)
@@ -128,6 +161,27 @@ def _criteria(data: dict[str, Any]) -> dict[str, float]:
         if scores:
             return scores
     return {}
+
+
+def _score_of(data: dict[str, Any]) -> float | None:
+    return next((_score(data[k]) for k in _keys(data, SCORE_KEYS)), None)
+
+
+def _json_objects(text: str) -> list[dict[str, Any]]:
+    """Every top-level JSON object in the text, in order (objects inside them not again)."""
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(value, dict):
+            found.append(value)
+        start = text.find("{", end)
+    return found
 
 
 def _keys(data: dict[str, Any], wanted: tuple[str, ...]) -> list[str]:

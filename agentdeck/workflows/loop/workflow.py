@@ -8,9 +8,11 @@ succeeds with verdict `passed` as soon as a score reaches `pass_threshold`; afte
 
 Steps (stable keys, so a resumed run skips what it finished): `llm:produce:1`,
 `draft:1`, `llm:evaluate:1`, `evaluation:1`, then per attempt N >= 2 `llm:revise:N`,
-`draft:N`, `llm:evaluate:N`, `evaluation:N`. Events: `stage.changed` (stage, attempt,
-agent), `score` (attempt, score, threshold, passed, criteria), `error` (stage, attempt,
-error), `attempt.best` and `verdict`.
+`draft:N`, `llm:evaluate:N`, `evaluation:N`; `llm:evaluate:N:again` when the evaluator's
+answer could not be read and it is asked once more. The evaluator is asked for structured
+output (`EvaluationOut`). Events: `stage.changed` (stage, attempt, agent), `score`
+(attempt, score, threshold, passed, criteria), `evaluation.unreadable`, `error` (stage,
+attempt, error), `attempt.best` and `verdict`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ from agentdeck.domain.errors import AgentdeckError, LeaseLost
 from agentdeck.domain.retry import NO_RETRY
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
-from agentdeck.workflows.loop.evaluation import parse_evaluation
+from agentdeck.workflows.loop.evaluation import (
+    EvaluationOut,
+    EvaluationUnreadable,
+    parse_evaluation,
+)
 
 NAME = "loop"
 AgentName = Annotated[
@@ -140,6 +146,7 @@ async def loop(ctx: RunContext, raw: dict[str, Any]) -> dict[str, Any]:
         reply = await _stage(
             ctx, Stage.EVALUATING, n, inputs.evaluator, _evaluate_prompt(inputs, n, draft.text)
         )
+        reply = await _readable(ctx, inputs, n, draft.text, reply)
         evaluation = await _save_evaluation(ctx, inputs, n, reply)
         attempt = Attempt(
             n,
@@ -184,7 +191,10 @@ async def _stage(
         await ctx.set_progress(**progress)
     try:
         # runner_of(ctx).run is run_agent without importing pydantic-ai with this module
-        reply = await runner_of(ctx).run(ctx, agent, prompt, key=key, role=_ROLE[stage])
+        output = EvaluationOut if stage == Stage.EVALUATING else None
+        reply = await runner_of(ctx).run(
+            ctx, agent, prompt, key=key, role=_ROLE[stage], output=output
+        )
     except LeaseLost:
         raise
     except Exception as error:
@@ -195,6 +205,42 @@ async def _stage(
 
 _VERB = {Stage.PRODUCING: "produce", Stage.EVALUATING: "evaluate", Stage.REVISING: "revise"}
 _ROLE = {Stage.PRODUCING: "producer", Stage.EVALUATING: "evaluator", Stage.REVISING: "reviser"}
+
+
+async def _readable(
+    ctx: RunContext, inputs: LoopInputs, attempt: int, draft: str, reply: AgentReply
+) -> AgentReply:
+    """The evaluator's reply, or, when it cannot be read, its answer to being asked once
+    more with the reason (step `llm:evaluate:N:again`); a second unreadable answer fails
+    the run when it is saved."""
+    try:
+        parse_evaluation(reply.text)
+        return reply
+    except EvaluationUnreadable as error:
+        problem = str(error)
+    key = f"evaluate:{attempt}:again"
+    if not ctx.is_replayed(f"llm:{key}"):
+        ctx.emit(
+            "evaluation.unreadable",
+            f"attempt {attempt}: the evaluator's answer could not be read; asking once more: "
+            f"{problem}",
+            attempt=attempt,
+            error=problem[:2000],
+        )
+    prompt = (
+        _evaluate_prompt(inputs, attempt, draft)
+        + f"\n\n## Your previous answer could not be read\n\n{problem}\n\n"
+        "Answer again with one JSON object only, its score a number from 0 to 1."
+    )
+    try:
+        return await runner_of(ctx).run(
+            ctx, inputs.evaluator, prompt, key=key, role="evaluator", output=EvaluationOut
+        )
+    except LeaseLost:
+        raise
+    except Exception as failed:
+        _emit_error(ctx, Stage.EVALUATING, attempt, failed)
+        raise
 
 
 def _emit_error(ctx: RunContext, stage: Stage, attempt: int, error: Exception) -> None:

@@ -58,6 +58,8 @@ class PlanInputs(BaseModel):
             "# Launch\n## T1: Research competitors\n## T2: Write the page (depends on T1)",
             "Plan the launch of a small bakery's website.",
         ],
+        # the start form reads it as JSON, markdown or text and previews its tasks
+        json_schema_extra={"x-agentdeck-kind": "plan"},
     )
     planner: AgentName = Field(
         "planner", title="Planner", description="Decomposes free text into tasks."
