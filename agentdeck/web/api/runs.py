@@ -116,7 +116,9 @@ class RerunIn(BaseModel):
     from_step: str = Field(min_length=1, max_length=300, examples=["llm:evaluate:2"])
 
 
-@router.post("/api/runs/{run_id}/rerun", status_code=201, responses=responses(401, 404, 409, 422))
+@router.post(
+    "/api/runs/{run_id}/rerun", status_code=201, responses=responses(400, 401, 404, 409, 422)
+)
 async def rerun_run(deck: DeckDep, run_id: RunId, body: RerunIn) -> RunOut:
     """A new run linked to this finished one (`retry_of`): its steps before `from_step` are
     copied from the journal and not executed again; `from_step` and the rest run again."""
