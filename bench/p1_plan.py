@@ -37,11 +37,15 @@ DEFAULTS: dict[str, Any] = {
     "run_slots": 5,
     "concurrency": 100,
 }
-# one executor without the shipped agent's per-worker limit of 20 calls at once
+# one executor without the shipped agent's per-worker limit of 20 calls at once; the plan
+# workflow's planner input must name an agent that exists, though a JSON plan never calls it
 AGENTS = """\
 agents:
   - name: executor
     role: executor
+    models: [simulator]
+  - name: planner
+    role: planner
     models: [simulator]
 """
 
