@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,13 +42,17 @@ class Rescuer:
     async def rescue(self) -> Rescue:
         return self._published(await self._db.write(self._rescue))
 
-    async def rescue_gone(self, hostname: str, own_id: str, alive: Callable[[int], bool]) -> Rescue:
+    async def rescue_gone(
+        self, hostname: str, own_id: str, alive: Callable[[int], bool] | None = None
+    ) -> Rescue:
         """Rescue at once the runs of workers known to be gone, without waiting for leases.
 
         Gone: a worker row of this host whose process no longer exists (`alive(pid)`
         is False), or one silent for longer than `worker_lost_after`. A crashed
         `agentdeck up` restarted on the same machine takes its runs back at once.
         """
+
+        alive = alive or process_exists
 
         def tx(conn: Connection) -> Rescue:
             now = self._clock.now()
@@ -119,3 +124,34 @@ class Rescuer:
         return Rescue(
             outcome[RunStatus.QUEUED], outcome[RunStatus.CANCELLED], outcome[RunStatus.PAUSED]
         )
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process of this id runs on this machine (signal 0 checks, sends nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def release_given_up(conn: Connection, worker_id: str, runs: dict[str, int], now: datetime) -> None:
+    """Queue again runs a worker gave up, where it still holds them at that epoch."""
+    released = run_queries.release_held(conn, worker_id, runs, now)
+    journal.insert_events(
+        conn,
+        [
+            {
+                "run_id": run_id,
+                "kind": EventKind.RELEASED,
+                "message": f"released by {worker_id}, which could not go on with it",
+                "data": {"worker": worker_id, "epoch": runs[run_id]},
+                "created_at": now,
+            }
+            for run_id in released
+        ],
+    )
+    if released:
+        notify(conn, [payload(Topic.READY)])

@@ -26,14 +26,13 @@ from agentdeck.engine.context import RunContext, Suspend, to_json
 from agentdeck.engine.fencing import FenceCounts
 from agentdeck.engine.notifier import Notifier, Topic
 from agentdeck.engine.registry import Registry
-from agentdeck.engine.rescuer import Rescuer
+from agentdeck.engine.rescuer import Rescuer, release_given_up
 from agentdeck.engine.services import Services
 from agentdeck.engine.writer import JournalWriter, Write, finished_values
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
 from agentdeck.store import workers as worker_queries
 from agentdeck.store.database import Database, is_connection_error
-from agentdeck.store.notify import notify, payload
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +125,7 @@ class Worker:
             "heartbeat_at": now,
         }
         await self._db.write(lambda conn: worker_queries.register(conn, row))
-        await self._rescuer.rescue_gone(socket.gethostname(), self.id, _process_exists)
+        await self._rescuer.rescue_gone(socket.gethostname(), self.id)
         tune_collector()
         self._writer.start()
         self._started = True
@@ -308,15 +307,7 @@ class Worker:
                 self._finishing.add(run.id)
                 if self._backlog:
                     self._wake.set()
-                try:
-                    await self._writer.write(write)
-                except LeaseLost:
-                    pass  # another worker holds the run now
-                except Exception as error:
-                    # Not retried by the writer (the worker is stopping, or the database
-                    # refused the write): give the run back rather than hold it to lease end.
-                    log.error("run %s: its outcome could not be written: %s", run.id, error)
-                    self._abandoned[run.id] = run.lease_epoch
+                await self._write_outcome(run, write)
         except asyncio.CancelledError:
             pass  # cancelled again while writing the outcome: the rescuer takes over
         finally:
@@ -327,6 +318,34 @@ class Worker:
             self._cancel_reasons.pop(run.id, None)
             if self._backlog:
                 self._wake.set()
+
+    async def _write_outcome(self, run: Claim, write: Write) -> None:
+        """Write how the run ended; if the database refuses it, fail the run saying why.
+
+        A run the database will not take the end of (a result PostgreSQL cannot store)
+        would fail the same way each time it ran again: it fails once, with the reason.
+        If even that cannot be written, the run is given back to the queue at once.
+        """
+        try:
+            await self._writer.write(write)
+            return
+        except LeaseLost:
+            return  # another worker holds the run now
+        except Exception as error:
+            refused = error
+        text = f"the database refused how the run ended: {type(refused).__name__}: {refused}"
+        log.error("run %s: %s", run.id, text)
+        if not is_connection_error(refused):
+            failed = _final(run, RunStatus.FAILED, self._clock.now(), EventKind.FAILED, text[:2000])
+            failed.run_values = {**(failed.run_values or {}), "error": text[:2000]}
+            try:
+                await self._writer.write(failed)
+                return
+            except LeaseLost:
+                return
+            except Exception as again:
+                log.error("run %s: not even its failure could be written: %s", run.id, again)
+        self._abandoned[run.id] = run.lease_epoch
 
     async def _outcome(self, ctx: RunContext) -> Write | None:
         """Run the workflow; return the write that records how it ended (None: write nothing)."""
@@ -404,7 +423,7 @@ class Worker:
             until = now + self.config.lease_interval
             worker_queries.beat(conn, self.id, now)
             if abandoned:
-                _release(conn, self.id, abandoned, now)
+                release_given_up(conn, self.id, abandoned, now)
             leases = run_queries.heartbeat(
                 conn,
                 worker_id=self.id,
@@ -445,37 +464,6 @@ class Worker:
             except Exception as error:
                 _log_failure(error, "rescue failed")
             await asyncio.sleep(self.config.rescue_interval.total_seconds())
-
-
-def _process_exists(pid: int) -> bool:
-    """Whether a process of this id runs on this machine (signal 0 checks, sends nothing)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
-def _release(conn: Connection, worker_id: str, runs: dict[str, int], now: datetime) -> None:
-    """Queue again runs this worker gave up, where it still holds them at that epoch."""
-    released = run_queries.release_held(conn, worker_id, runs, now)
-    journal.insert_events(
-        conn,
-        [
-            {
-                "run_id": run_id,
-                "kind": EventKind.RELEASED,
-                "message": f"released by {worker_id}, which could not go on with it",
-                "data": {"worker": worker_id, "epoch": runs[run_id]},
-                "created_at": now,
-            }
-            for run_id in released
-        ],
-    )
-    if released:
-        notify(conn, [payload(Topic.READY)])
 
 
 def _log_failure(error: Exception, what: str) -> None:

@@ -92,3 +92,24 @@ async def test_writer_does_not_wait_on_an_open_insert_that_references_the_run(
 
 async def _noop(ctx: RunContext, inputs: dict[str, Any]) -> None:
     return None
+
+
+async def test_an_outcome_the_database_refuses_fails_the_run_once_saying_why(
+    backend: str, deck: Deck, registry: Registry
+) -> None:
+    @registry.workflow("nul result")
+    async def nul_result(ctx: RunContext, inputs: dict[str, Any]) -> Any:
+        return "a\x00b"  # JSON, but PostgreSQL's jsonb cannot hold it
+
+    run = await deck.submit("nul result")
+    worker = deck.worker()
+    await worker.start(loops=False)
+    assert await worker.run_once() == 1
+    done = await deck.get(run.id)
+    if backend == "sqlite":
+        assert (done.status, done.result) == ("succeeded", "a\x00b")
+        return
+    assert done.status == "failed"  # at once, not left running until its lease ran out
+    assert done.error is not None
+    assert done.error.startswith("the database refused how the run ended: DataError")
+    assert done.lease_epoch == 1
