@@ -24,6 +24,12 @@ def row_id(prefix: str, *parts: object) -> str:
     return f"{prefix}_{digest[:26]}"
 
 
+def todo_id(stack_id: str, cycle: int, n: int) -> str:
+    """Like `row_id`, and in the order the planner wrote them (a stack's todos sort by id)."""
+    stack = hashlib.sha256(stack_id.encode()).hexdigest()[:16]
+    return f"todo_{stack}_{cycle:07d}_{n:02d}"
+
+
 SHOWN = 20  # todos, messages, artifacts put in one prompt
 EXCERPT = 600  # characters of an artifact a reviewer is shown
 
@@ -103,7 +109,7 @@ def apply_output(
     output: dict[str, Any],
     now: datetime,
 ) -> dict[str, int]:
-    """Land a role's normalised output (workflows/stack/outputs.py); counts what is new."""
+    """Land a role's normalised output (workflows/stack/outputs.py); counts what it made."""
     made = {"todos": 0, "artifacts": 0, "messages": 0}
     messages: list[dict[str, Any]] = []
 
@@ -133,7 +139,7 @@ def apply_output(
             )
         rows = [
             {
-                "id": row_id("todo", stack_id, cycle, i),
+                "id": todo_id(stack_id, cycle, i),
                 "stack_id": stack_id,
                 "title": todo["title"],
                 "detail": todo.get("detail"),
@@ -146,7 +152,8 @@ def apply_output(
             }
             for i, todo in enumerate(output.get("todos", []))
         ]
-        made["todos"] = q.add_todos(conn, rows)
+        q.add_todos(conn, rows)
+        made["todos"] = len(rows)
         q.reprioritise(conn, stack_id, output.get("reprioritise", {}), now)
     elif role == Role.BUILDER:
         todo = context.get("todo")
@@ -154,7 +161,8 @@ def apply_output(
         artifact_id = None
         if artifact:
             artifact_id = row_id("sart", stack_id, cycle, role.value)
-            made["artifacts"] = q.add_artifacts(
+            made["artifacts"] = 1
+            q.add_artifacts(
                 conn,
                 [
                     {
@@ -186,6 +194,9 @@ def apply_output(
         )
         for text in output.get("recommendations", []):
             message(Role.PLANNER.value, text, MessageKind.RECOMMENDATION)
-    made["messages"] = q.add_messages(conn, messages)
+    q.add_messages(conn, messages)
+    # what this output made, whether its rows are written now or were by an attempt cut
+    # short by a crash: a replayed cycle counts its progress as the first attempt did
+    made["messages"] = len(messages)
     q.mark_read(conn, stack_id, context.get("read", []), context.get("broadcast_cursor", 0), now)
     return made
