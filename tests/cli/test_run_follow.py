@@ -31,6 +31,8 @@ from tests.llm.decks import PROVIDER_VARS
 ROOT = Path(__file__).resolve().parents[2]
 LOOP_SCHEMA = builtin_schema("loop")
 
+SERVER_TOKEN = "t0ken-for-tests-0123456789abcdefghij"  # the `server` fixture's
+
 
 @pytest.fixture
 def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
@@ -189,7 +191,7 @@ def server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         {
             **cli_env,
             "PYTHONPATH": str(ROOT),
-            "AGENTDECK_TOKEN": "t0ken-for-tests-0123456789abcdefghij",
+            "AGENTDECK_TOKEN": SERVER_TOKEN,
         }
     )
     proc = subprocess.Popen(
@@ -234,7 +236,7 @@ def _wait_until_serving(url: str, proc: subprocess.Popen[str]) -> None:
 def test_run_follow_and_runs_commands_through_a_server(
     server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AGENTDECK_TOKEN", "t0ken-for-tests-0123456789abcdefghij")
+    monkeypatch.setenv("AGENTDECK_TOKEN", SERVER_TOKEN)
     followed = agentdeck(
         "run", "loop", "--server", server, "--input", "topic=Remote", "--threshold", "0.8",
         "--follow",

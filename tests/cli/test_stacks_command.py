@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from agentdeck.cli.main import app
+from tests.cli.test_run_follow import SERVER_TOKEN as TOKEN
 from tests.cli.test_run_follow import cli_env, server  # noqa: F401  (fixtures)
 
 NARROW = {"COLUMNS": "60"}  # a narrow terminal: ids must still come out whole
-TOKEN = "t0ken-for-tests"  # the `server` fixture's
 
 
 def agentdeck(*args: str, env: dict[str, str] | None = None) -> Result:
