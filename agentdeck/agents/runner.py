@@ -60,7 +60,7 @@ MAX_TOOL_ROUNDS = 8
 
 
 class AgentDirectory(Protocol):
-    """Where the runner finds agents by name (the deck's AgentCatalog)."""
+    """Where the runner finds agents by name (a KnownAgents, agents/llm_layer.py)."""
 
     async def configured(self, name: str) -> ConfiguredAgent: ...
 
