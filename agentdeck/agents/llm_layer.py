@@ -4,17 +4,20 @@ Loading pydantic-ai takes seconds, so the runner is built on first use (or by `w
 in a process that will run agents, before it serves). The Deck hands the runner to its
 runs in their services (`provide`); a workflow asks `runner_of(ctx)`. Two Decks in one
 process each hand their own runner to their own runs: there is no module-level runner.
+The runner finds agents in a `KnownAgents`, here beside it, so a call to an agent of the
+file never goes up into the Deck.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from agentdeck.agents.spec import ConfiguredAgent
 from agentdeck.agents.tools import ToolRegistry, default_tools
-from agentdeck.domain.errors import InvalidInput
-from agentdeck.engine.services import ServiceKey, Services
+from agentdeck.domain.errors import InvalidInput, NotFound
+from agentdeck.engine.context import ServiceKey, Services
 from agentdeck.llm.check import ProviderCheck, check_providers
 from agentdeck.llm.config import LLMConfig
 from agentdeck.llm.keys import KeyRing
@@ -27,11 +30,48 @@ if TYPE_CHECKING:
     from agentdeck.engine.context import RunContext
 
 RUNNER: ServiceKey[AgentRunner] = ServiceKey("agent runner")
+# How long a worker trusts its copy of a stored agent: an edit made by another process
+# reaches this one's next calls within this time (edits in this process at once).
+CACHE_SECONDS = 2.0
 
 
 def runner_of(ctx: RunContext) -> AgentRunner:
     """The runner of the Deck that runs `ctx`'s run."""
     return ctx.services.get(RUNNER)
+
+
+class KnownAgents:
+    """The runner's directory of agents: the file's in memory, stored ones cached briefly.
+
+    `find_stored` looks an agent up in the database (the Deck's catalog provides it).
+    """
+
+    def __init__(
+        self,
+        file_agents: Mapping[str, ConfiguredAgent],
+        find_stored: Callable[[str], Awaitable[ConfiguredAgent | None]],
+    ) -> None:
+        self._file_agents = file_agents
+        self._find_stored = find_stored
+        self._cache: dict[str, tuple[float, ConfiguredAgent | None]] = {}
+
+    async def configured(self, name: str) -> ConfiguredAgent:
+        """The agent named `name`; NotFound when there is none."""
+        agent = self._file_agents.get(name)
+        if agent is not None:
+            return agent
+        cached = self._cache.get(name)
+        now = time.monotonic()
+        if cached is None or cached[0] < now:
+            found = await self._find_stored(name)
+            cached = self._cache[name] = (now + CACHE_SECONDS, found)
+        if cached[1] is None:
+            raise NotFound(f"no agent {name!r}")
+        return cached[1]
+
+    def forget(self, name: str) -> None:
+        """Drop the copy of a stored agent this process has just changed."""
+        self._cache.pop(name, None)
 
 
 class LLMLayer:

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agentdeck.domain.errors import AgentdeckError, InvalidInput
-from agentdeck.engine.services import ServiceKey
+from agentdeck.engine.context import ServiceKey
 from agentdeck.llm.config import DEFAULT_ENDPOINTS
 from agentdeck.llm.names import parse_model_name
 

@@ -47,10 +47,9 @@ from agentdeck.agents.tools import ToolRegistry, default_tools
 from agentdeck.domain.errors import AgentdeckError
 from agentdeck.domain.retry import NO_RETRY
 from agentdeck.engine.context import RunContext, Usage
-from agentdeck.llm.calls import Attempt, ModelCaller, Throttles
+from agentdeck.llm.calls import Attempt, ModelCaller, Throttles, input_token_bound, worst_case
 from agentdeck.llm.limits import Limits, Throttle
 from agentdeck.llm.names import SIMULATOR_REF, ModelRef, parse_model_name
-from agentdeck.llm.pricing import input_token_bound, worst_case
 from agentdeck.llm.providers import ModelFactory
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ MAX_TOOL_ROUNDS = 8
 
 
 class AgentDirectory(Protocol):
-    """Where the runner finds agents by name (the deck's AgentCatalog)."""
+    """Where the runner finds agents by name (a KnownAgents, agents/llm_layer.py)."""
 
     async def configured(self, name: str) -> ConfiguredAgent: ...
 

@@ -47,10 +47,9 @@ from agentdeck.domain.runs import (
     WaitKind,
 )
 from agentdeck.domain.workers import WorkerRow
-from agentdeck.engine.context import MAX_SIGNAL_NAME
+from agentdeck.engine.context import MAX_SIGNAL_NAME, Services
 from agentdeck.engine.notifier import Notifier, PgListener, Topic
 from agentdeck.engine.registry import Registry, Workflow
-from agentdeck.engine.services import Services
 from agentdeck.engine.worker import Worker, WorkerConfig
 from agentdeck.llm.config import LLMConfig
 from agentdeck.settings import Settings
@@ -95,7 +94,7 @@ class Deck:
         llm = LLMConfig.from_settings(self.settings)
         self.agents = AgentCatalog(self.db, self.settings, llm=llm, clock=self.clock)
         # the models and the runner this Deck's runs call, handed to them in `services`
-        self.llm = LLMLayer(llm, self.agents, tools=self.agents.tools)
+        self.llm = LLMLayer(llm, self.agents.directory, tools=self.agents.tools)
         self.costs = Costs(self.db)
         self.watch = Watch(self.db)
         self.reruns = Reruns(self)

@@ -1,8 +1,8 @@
 """AgentCatalog: agents from agents.yaml and from the database, one schema for both.
 
 Agents of the file are read-only here (edit the file); agents created through the API
-are stored in the database and can be changed and deleted. The catalog is also the
-runner's directory of agents (`configured`). The LLM layer the runner uses is built in
+are stored in the database and can be changed and deleted. The runner's directory of
+agents (`directory`, a KnownAgents) and the LLM layer the runner uses are in
 `agentdeck.agents.llm_layer`; usage roll-ups are in `deck/costs.py`.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from agentdeck.agents.llm_layer import KnownAgents
 from agentdeck.agents.loading import SHIPPED_AGENTS, field_path, load_agents_file
 from agentdeck.agents.skills import Skill, SkillLibrary
 from agentdeck.agents.spec import ROLES, AgentSpec, ConfiguredAgent, configure
@@ -33,10 +33,6 @@ from agentdeck.store.agents import AgentRow
 from agentdeck.store.database import Database
 
 log = logging.getLogger(__name__)
-
-# How long a worker trusts its copy of a stored agent: an edit made by another process
-# reaches this one's next calls within this time (edits in this process at once).
-CACHE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +72,8 @@ class AgentCatalog:
             )
             for s in specs
         }
-        self._cache: dict[str, tuple[float, ConfiguredAgent | None]] = {}
+        # the runner's directory: the file's agents, and stored ones through `_find_stored`
+        self.directory = KnownAgents(self._file_agents, self._find_stored)
 
     # --- reading -------------------------------------------------------------
 
@@ -97,6 +94,9 @@ class AgentCatalog:
     async def find(self, name: str) -> ConfiguredAgent | None:
         if name in self._file_agents:
             return self._file_agents[name]
+        return await self._find_stored(name)
+
+    async def _find_stored(self, name: str) -> ConfiguredAgent | None:
         row = await self._db.read(lambda conn: agent_queries.find_agent(conn, name))
         return self._from_row(row) if row is not None else None
 
@@ -107,18 +107,8 @@ class AgentCatalog:
         return agent
 
     async def configured(self, name: str) -> ConfiguredAgent:
-        """The runner's lookup: file agents from memory, stored ones cached briefly."""
-        agent = self._file_agents.get(name)
-        if agent is not None:
-            return agent
-        cached = self._cache.get(name)
-        now = time.monotonic()
-        if cached is None or cached[0] < now:
-            found = await self.find(name)
-            cached = self._cache[name] = (now + CACHE_SECONDS, found)
-        if cached[1] is None:
-            raise NotFound(f"no agent {name!r}")
-        return cached[1]
+        """The runner's lookup (`directory`): file agents from memory, stored ones cached."""
+        return await self.directory.configured(name)
 
     async def skill_uses(self) -> builtins.list[SkillUse]:
         """The skills library, each skill with the agents that use it."""
@@ -147,7 +137,7 @@ class AgentCatalog:
             await self._db.write(lambda conn: agent_queries.insert_agent(conn, row))
         except IntegrityError:
             raise Conflict(f"an agent named {spec.name!r} exists already") from None
-        self._cache.pop(spec.name, None)
+        self.directory.forget(spec.name)
         return self._configure(spec)
 
     async def update(self, name: str, changes: Mapping[str, Any]) -> ConfiguredAgent:
@@ -164,14 +154,14 @@ class AgentCatalog:
         }
         if not await self._db.write(lambda conn: agent_queries.update_agent(conn, name, values)):
             raise NotFound(f"no agent {name!r}")
-        self._cache.pop(name, None)
+        self.directory.forget(name)
         return self._configure(spec)
 
     async def delete(self, name: str) -> None:
         self._check_writable(await self.get(name))
         if not await self._db.write(lambda conn: agent_queries.delete_agent(conn, name)):
             raise NotFound(f"no agent {name!r}")
-        self._cache.pop(name, None)
+        self.directory.forget(name)
 
     def _check_writable(self, agent: ConfiguredAgent) -> None:
         if agent.read_only:

@@ -10,11 +10,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from agentdeck.clock import Clock
 from agentdeck.domain import media_types
-from agentdeck.domain.errors import StepFailed
+from agentdeck.domain.errors import AgentdeckError, StepFailed
 from agentdeck.domain.events import EventKind
 from agentdeck.domain.gates import GateDecision, gate_channel
 from agentdeck.domain.ids import new_id
@@ -22,7 +22,6 @@ from agentdeck.domain.retry import RetryPolicy
 from agentdeck.domain.runs import Claim, RunStatus, Step, WaitKind
 from agentdeck.engine.notifier import Topic
 from agentdeck.engine.reconnect import outlast
-from agentdeck.engine.services import Services
 from agentdeck.engine.tasks import RunTasks
 from agentdeck.engine.writer import JournalWriter, Write
 from agentdeck.store import journal as journal_queries
@@ -38,6 +37,40 @@ DEFAULT_RETRY = RetryPolicy()
 MAX_STEP_KEY = 300
 MAX_EVENT_KIND = 60
 MAX_SIGNAL_NAME = 200
+
+
+class ServiceKey(Generic[T]):
+    """The typed name of a service; modules that provide or use one share the key."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"ServiceKey({self.name!r})"
+
+
+class Services:
+    """What a process hands every run beside the engine's own handles, by key.
+
+    The engine carries them without knowing what they are: the Deck provides the agent
+    runner, and workflows read it through `agentdeck.agents.runner_of(ctx)`. Each Deck has
+    its own, so two Decks in one process never see each other's (no module-level global).
+    Each service is built by its provider when first asked for.
+    """
+
+    def __init__(self) -> None:
+        self._providers: dict[ServiceKey[Any], Callable[[], Any]] = {}
+
+    def provide(self, key: ServiceKey[T], get: Callable[[], T]) -> None:
+        self._providers[key] = get
+
+    def get(self, key: ServiceKey[T]) -> T:
+        provider = self._providers.get(key)
+        if provider is None:
+            raise AgentdeckError(f"no {key.name} here: runs get it from the Deck that runs them")
+        return cast("T", provider())
+
+
 MAX_ARTIFACT_NAME = 300
 MAX_MEDIA_TYPE = 100
 

@@ -22,12 +22,11 @@ from agentdeck.domain.events import EventKind
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.runs import Claim, RunStatus, Step
 from agentdeck.engine.collector import tune_collector
-from agentdeck.engine.context import RunContext, Suspend, to_json
+from agentdeck.engine.context import RunContext, Services, Suspend, to_json
 from agentdeck.engine.fencing import FenceCounts
 from agentdeck.engine.notifier import Notifier, Topic
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.rescuer import Rescuer, release_given_up
-from agentdeck.engine.services import Services
 from agentdeck.engine.writer import JournalWriter, Write, finished_values
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries

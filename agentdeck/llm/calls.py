@@ -5,25 +5,31 @@ on the same model up to `retries` times; a permanent one (400, 401, 403, 404, mi
 key) moves straight to the next model. One model gets at most `model_timeout` seconds,
 its tries and backoffs together, so a hanging provider costs a bounded time before the
 next model is tried. Each attempt is reported to `on_attempt`.
+
+The price of a call is reckoned here too, from genai-prices: None when no price is
+known, never a silent zero; budgets reserve a call's worst case before it is made.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from genai_prices import calc_price
+from genai_prices.types import AbstractUsage
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models import ModelRequestParameters
 from pydantic_ai.settings import ModelSettings
+from pydantic_ai.usage import RequestUsage
 
 from agentdeck.llm.errors import Failure, ModelUnavailable, describe
 from agentdeck.llm.limits import Throttle, admit_all, settle_all
 from agentdeck.llm.names import ModelRef
-from agentdeck.llm.pricing import cost_of
 from agentdeck.llm.providers import ModelFactory
 
 
@@ -161,3 +167,41 @@ class ModelCaller:
         if retry_after is not None:
             delay = max(delay, min(retry_after, cap))
         return delay
+
+
+# --- what a call costs ----------------------------------------------------------
+
+ZERO = Decimal(0)
+
+
+def cost_of(ref: ModelRef, usage: AbstractUsage, base_url: str | None = None) -> Decimal | None:
+    """The price of one call in USD; the simulator is free, an unpriced model is None."""
+    if ref.is_simulator:
+        return ZERO
+    try:
+        return calc_price(usage, ref.name, provider_id=ref.provider).total_price
+    except LookupError:
+        pass
+    if base_url:
+        try:
+            return calc_price(usage, ref.name, provider_api_url=base_url).total_price
+        except LookupError:
+            pass
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def worst_case(ref: ModelRef, input_tokens: int, output_tokens: int) -> Decimal | None:
+    """The most a call of this size can cost: all input uncached, every output token used."""
+    usage = RequestUsage(input_tokens=input_tokens, output_tokens=output_tokens)
+    return cost_of(ref, usage)
+
+
+def input_token_bound(texts: list[str], messages: int) -> int:
+    """An upper bound on a prompt's input tokens.
+
+    A BPE token never covers less than one byte, so bytes bound the tokens of the text;
+    each message adds a few framing tokens. Budgets reserve this bound, so a call can
+    never cost more than was reserved for it.
+    """
+    return sum(len(t.encode()) for t in texts) + 8 * messages + 16

@@ -8,8 +8,8 @@ import pytest
 from genai_prices import calc_price
 from pydantic_ai.usage import RequestUsage
 
+from agentdeck.llm.calls import cost_of, input_token_bound, worst_case
 from agentdeck.llm.names import SIMULATOR_REF, ModelRef, parse_model_name
-from agentdeck.llm.pricing import cost_of, input_token_bound, worst_case
 
 
 @pytest.mark.parametrize(

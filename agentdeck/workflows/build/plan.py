@@ -18,9 +18,9 @@ from pydantic_ai.usage import RequestUsage
 
 from agentdeck.agents.modes import ModeTable, TaskKind
 from agentdeck.domain.errors import InvalidInput
+from agentdeck.llm.calls import cost_of
 from agentdeck.llm.config import DEFAULT_ENDPOINTS
 from agentdeck.llm.names import parse_model_name
-from agentdeck.llm.pricing import cost_of
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$"
 # share of a task's tokens that is output: code is mostly written, files are read first

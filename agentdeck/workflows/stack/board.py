@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from agentdeck.engine.services import ServiceKey
+from agentdeck.engine.context import ServiceKey
 
 if TYPE_CHECKING:
     from agentdeck.engine.context import RunContext
