@@ -103,7 +103,7 @@ def apply_output(
     output: dict[str, Any],
     now: datetime,
 ) -> dict[str, int]:
-    """Land a role's normalised output (workflows/stack/outputs.py); counts what is new."""
+    """Land a role's normalised output (workflows/stack/outputs.py); counts what it made."""
     made = {"todos": 0, "artifacts": 0, "messages": 0}
     messages: list[dict[str, Any]] = []
 
@@ -146,7 +146,8 @@ def apply_output(
             }
             for i, todo in enumerate(output.get("todos", []))
         ]
-        made["todos"] = q.add_todos(conn, rows)
+        q.add_todos(conn, rows)
+        made["todos"] = len(rows)
         q.reprioritise(conn, stack_id, output.get("reprioritise", {}), now)
     elif role == Role.BUILDER:
         todo = context.get("todo")
@@ -154,7 +155,8 @@ def apply_output(
         artifact_id = None
         if artifact:
             artifact_id = row_id("sart", stack_id, cycle, role.value)
-            made["artifacts"] = q.add_artifacts(
+            made["artifacts"] = 1
+            q.add_artifacts(
                 conn,
                 [
                     {
@@ -186,6 +188,9 @@ def apply_output(
         )
         for text in output.get("recommendations", []):
             message(Role.PLANNER.value, text, MessageKind.RECOMMENDATION)
-    made["messages"] = q.add_messages(conn, messages)
+    q.add_messages(conn, messages)
+    # what this output made, whether its rows are written now or were by an attempt cut
+    # short by a crash: a replayed cycle counts its progress as the first attempt did
+    made["messages"] = len(messages)
     q.mark_read(conn, stack_id, context.get("read", []), context.get("broadcast_cursor", 0), now)
     return made

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from agentdeck import workflows
 from agentdeck.deck import Deck
+from agentdeck.engine.registry import Registry
 from agentdeck.store.schema import usage
 from tests.conftest import fast_settings
 
@@ -49,7 +51,9 @@ def _start_worker(database_url: str, log_path: Path) -> subprocess.Popen[bytes]:
 async def test_sigkilled_workers_mid_cycle_lose_no_todo_and_repeat_no_paid_call(
     database_url: str, tmp_path: Path
 ) -> None:
-    deck = Deck(fast_settings(database_url, stack_stall_limit=2), migrate=False)
+    registry = Registry()
+    workflows.register(registry)
+    deck = Deck(fast_settings(database_url, stack_stall_limit=2), registry=registry, migrate=False)
     log_path = tmp_path / "workers.stderr"
     stacks = [
         await deck.stacks.create(f"s{i}", idea=f"Project {i}", auto_start=True)
