@@ -24,6 +24,12 @@ def row_id(prefix: str, *parts: object) -> str:
     return f"{prefix}_{digest[:26]}"
 
 
+def todo_id(stack_id: str, cycle: int, n: int) -> str:
+    """Like `row_id`, and in the order the planner wrote them (a stack's todos sort by id)."""
+    stack = hashlib.sha256(stack_id.encode()).hexdigest()[:16]
+    return f"todo_{stack}_{cycle:07d}_{n:02d}"
+
+
 SHOWN = 20  # todos, messages, artifacts put in one prompt
 EXCERPT = 600  # characters of an artifact a reviewer is shown
 
@@ -133,7 +139,7 @@ def apply_output(
             )
         rows = [
             {
-                "id": row_id("todo", stack_id, cycle, i),
+                "id": todo_id(stack_id, cycle, i),
                 "stack_id": stack_id,
                 "title": todo["title"],
                 "detail": todo.get("detail"),

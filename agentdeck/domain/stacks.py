@@ -108,6 +108,7 @@ class Snapshot:
 
     idea: str | None
     pending: int = 0
+    # pending or in progress, by priority
     pending_high: int = 0
     pending_medium: int = 0
     in_progress: int = 0
@@ -161,11 +162,14 @@ def detect(snapshot: Snapshot, role: Role, now: datetime, periodic: timedelta) -
         elif reason := _due(s, role, now, periodic):
             found = (4, reason)
     elif role == Role.BUILDER:
+        # between cycles nothing executes: a todo still in progress was cut short (a
+        # crash, a pause, a failed build) and is the builder's to finish
+        todo = s.pending + s.in_progress
         if s.pending_high:
-            found = (8, f"{_plural(s.pending, 'pending todo')}, highest priority high")
-        elif s.pending:
+            found = (8, f"{_plural(todo, 'pending todo')}, highest priority high")
+        elif todo:
             top = TodoPriority.MEDIUM if s.pending_medium else TodoPriority.LOW
-            found = (6, f"{_plural(s.pending, 'pending todo')}, highest priority {top}")
+            found = (6, f"{_plural(todo, 'pending todo')}, highest priority {top}")
     elif role == Role.COMMUNICATOR:
         if s.messages_unread:
             found = (7, f"{_plural(s.messages_unread, 'unread message')}")

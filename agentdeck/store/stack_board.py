@@ -101,8 +101,10 @@ def snapshot(conn: Connection, stack_id: str) -> Snapshot:
     return Snapshot(
         idea=stack.idea,
         pending=count(TodoStatus.PENDING),
-        pending_high=count(TodoStatus.PENDING, TodoPriority.HIGH),
-        pending_medium=count(TodoStatus.PENDING, TodoPriority.MEDIUM),
+        pending_high=count(TodoStatus.PENDING, TodoPriority.HIGH)
+        + count(TodoStatus.IN_PROGRESS, TodoPriority.HIGH),
+        pending_medium=count(TodoStatus.PENDING, TodoPriority.MEDIUM)
+        + count(TodoStatus.IN_PROGRESS, TodoPriority.MEDIUM),
         in_progress=count(TodoStatus.IN_PROGRESS),
         done_unreviewed=count(TodoStatus.DONE, reviewed=False),
         artifacts_unreviewed=artifacts,

@@ -89,7 +89,8 @@ async def test_sigkilled_workers_mid_cycle_lose_no_todo_and_repeat_no_paid_call(
     try:
         for stack in stacks:
             todos = await deck.stacks.todos(stack.id)
-            assert len(todos) == ROUNDS_OF_TODOS, [t.title for t in todos]
+            why = (await deck.stacks.get(stack.id)).reason
+            assert len(todos) == ROUNDS_OF_TODOS, (why, [(t.title, t.status) for t in todos])
             assert {t.status for t in todos} == {"done"}
             artifacts = await deck.stacks.artifacts(stack.id)
             assert sorted(a.todo_id or "" for a in artifacts) == sorted(t.id for t in todos)

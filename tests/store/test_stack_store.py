@@ -217,3 +217,23 @@ async def test_stacks_do_not_start_where_no_worker_could_run_them(
         assert (await deck.stacks.get(stack.id)).state == "idle"
     finally:
         await deck.close()
+
+
+async def test_an_output_applied_twice_writes_once_and_counts_the_same(
+    frozen_deck: Deck,
+) -> None:
+    deck = frozen_deck
+    stack = await deck.stacks.create("alpha", idea="A tool library")
+    board = deck.stacks.board
+    context = await board.context(stack.id, "planner", 1)
+    output = {
+        "idea": None,
+        "todos": [{"title": f"Todo {i}", "priority": "high"} for i in range(3)],
+        "reprioritise": {},
+        "summary": "planned",
+    }
+    first = await board.apply(stack.id, "planner", 1, context, output, "cycle 1: planned")
+    again = await board.apply(stack.id, "planner", 1, context, output, "cycle 1: planned")
+    assert first == again == {"todos": 3, "artifacts": 0, "messages": 0}
+    assert [t.title for t in await deck.stacks.todos(stack.id)] == ["Todo 0", "Todo 1", "Todo 2"]
+    assert (await deck.stacks.memory(stack.id))["planner"] == "cycle 1: planned"

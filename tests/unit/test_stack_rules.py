@@ -124,6 +124,11 @@ def test_builder_with_any_pending_todo_has_priority_6() -> None:
     assert detect(snap(pending=0), Role.BUILDER, NOW, MINUTE).priority == 0
 
 
+def test_a_todo_left_in_progress_between_cycles_is_the_builders_work() -> None:
+    work = detect(snap(pending=0, in_progress=1, pending_high=1), Role.BUILDER, NOW, MINUTE)
+    assert work.reason == "builder: 1 pending todo, highest priority high → 8"
+
+
 def test_communicator_with_unread_messages_has_priority_7() -> None:
     work = detect(snap(messages_unread=1), Role.COMMUNICATOR, NOW, MINUTE)
     assert work.reason == "communicator: 1 unread message → 7"
