@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -133,3 +134,23 @@ async def test_bad_token_requests_are_422_naming_the_field(
     assert answer.json()["error"]["field"] == field
     listed = (await api.get("/api/tokens", headers=AS_ADMIN)).json()
     assert listed == []
+
+
+async def test_the_tokens_form_needs_its_csrf_token(client: httpx.AsyncClient) -> None:
+    """No admin token here (loopback): the dashboard's forms still carry the session's CSRF."""
+    page = await client.get("/tokens")
+    assert page.status_code == 200
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None
+    forged = await client.post("/tokens", data={"name": "x", "scopes": "read"})
+    assert forged.status_code == 403
+    made = await client.post(
+        "/tokens", data={"csrf_token": found.group(1), "name": "x", "scopes": "read"}
+    )
+    assert made.status_code == 200
+    assert 'id="token-secret"' in made.text
+    listed = (await client.get("/api/tokens")).json()
+    assert [t["name"] for t in listed] == ["x"]
+    revoke = await client.post(f"/tokens/{listed[0]['id']}/revoke", data={})
+    assert revoke.status_code == 403
+    assert (await client.get("/api/tokens")).json()[0]["revoked_at"] is None
