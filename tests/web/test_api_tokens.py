@@ -59,6 +59,11 @@ async def test_a_read_token_reads_and_is_refused_any_write(api: httpx.AsyncClien
     assert (await api.get("/api/tokens", headers=reader)).status_code == 403
     minted = await api.post("/api/tokens", json={"name": "x", "scopes": ["read"]}, headers=reader)
     assert minted.status_code == 403
+    # nor through the dashboard: its forms need a signed-in session, never a bearer
+    form = await api.post("/tokens", data={"name": "x", "scopes": "read"}, headers=reader)
+    assert form.status_code in (303, 401)
+    assert (await api.get("/api/tokens", headers=AS_ADMIN)).json()[0]["name"] == "dashboards"
+    assert len((await api.get("/api/tokens", headers=AS_ADMIN)).json()) == 1
 
 
 async def test_a_start_token_starts_only_its_workflows(api: httpx.AsyncClient) -> None:
