@@ -14,6 +14,7 @@ from agentdeck.deck import Deck
 from agentdeck.engine.registry import Registry
 from agentdeck.web.app import create_app
 from tests.conftest import fast_settings
+from tests.web.live_server import read_events, serving
 
 ADMIN = "admin-token-for-scoped-tests"
 AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
@@ -159,3 +160,23 @@ async def test_the_tokens_form_needs_its_csrf_token(client: httpx.AsyncClient) -
     revoke = await client.post(f"/tokens/{listed[0]['id']}/revoke", data={})
     assert revoke.status_code == 403
     assert (await client.get("/api/tokens")).json()[0]["revoked_at"] is None
+
+
+async def test_scoped_tokens_over_real_http(database_url: str, registry: Registry) -> None:
+    """Through uvicorn: the edge lets a scoped token's body in, the route applies its scopes,
+    and a read token may follow the live stream (EventSource-style GET)."""
+    settings = fast_settings(database_url, token=ADMIN, login_attempts=10_000)
+    deck = Deck(settings, registry=registry, migrate=False)
+    try:
+        async with serving(create_app(deck)) as base, httpx.AsyncClient(base_url=base) as http:
+            reader = _bearer((await _create(http, "watch", ["read"]))["secret"])
+            starter = _bearer((await _create(http, "ci", ["start:echo"]))["secret"])
+            run = await http.post("/api/runs", json={"workflow": "echo"}, headers=starter)
+            assert run.status_code == 201, run.text
+            write = await http.post("/api/runs", json={"workflow": "echo"}, headers=reader)
+            assert write.status_code == 403
+            url = f"/api/runs/{run.json()['id']}/stream"
+            events = await read_events(http, url, 1, headers=reader)
+            assert events
+    finally:
+        await deck.close()
