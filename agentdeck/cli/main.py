@@ -18,6 +18,7 @@ from agentdeck.cli.run import run_command
 from agentdeck.cli.runs import runs_app
 from agentdeck.cli.runtime import configure_logging, open_deck_or_exit, run_until_signalled
 from agentdeck.cli.stacks import stacks_app
+from agentdeck.cli.tokens import tokens_app
 from agentdeck.deck import upgrade_database
 from agentdeck.settings import Settings
 
@@ -32,6 +33,7 @@ app.add_typer(stacks_app, name="stacks")
 app.add_typer(providers_app, name="providers")
 app.add_typer(build_app, name="build")
 app.add_typer(repos_app, name="repos")
+app.add_typer(tokens_app, name="tokens")
 app.command("run")(run_command)
 console = Console()
 

@@ -17,6 +17,7 @@ from agentdeck import __version__
 from agentdeck.agents.llm_layer import LLMLayer
 from agentdeck.clock import Clock, SystemClock
 from agentdeck.deck.agents import AgentCatalog
+from agentdeck.deck.api_tokens import ApiTokens
 from agentdeck.deck.builds import Builds
 from agentdeck.deck.costs import Costs
 from agentdeck.deck.reruns import Reruns
@@ -107,6 +108,7 @@ class Deck:
         # writer (ctx.tasks), external agents claim them over the API.
         self.tasks = TaskBoard(self)
         self.sessions = DashboardSessions(self)
+        self.api_tokens = ApiTokens(self)  # scoped API tokens: read-only or start-only
         self.services = Services()
         self.llm.provide(self.services)
         self.stacks = Stacks(self)  # stacks of role agents; provides the stack workflow's board

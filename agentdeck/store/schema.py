@@ -300,6 +300,20 @@ dashboard_sessions = Table(
     Column("revoked_at", UTCDateTime),
 )
 
+# Scoped API tokens (domain/api_tokens.py): only the sha256 of the secret is kept; a
+# revoked token keeps its row so the dashboard can show when it was revoked.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("scopes", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
 # --- stacks: teams of role agents working in cycles ------------------------------------
 
 # One row per stack; `run_id` is the run that executes its cycles (one run re-armed each

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from agentdeck import __version__
 from agentdeck.deck import Deck
 from agentdeck.web import errors, pages
-from agentdeck.web.api import agents, builds, external, runs, stacks, system, tasks
+from agentdeck.web.api import agents, builds, external, runs, stacks, system, tasks, tokens
 from agentdeck.web.auth import require_token
 from agentdeck.web.dependencies import reject_nul_params
 from agentdeck.web.edge import Edge
@@ -79,6 +79,7 @@ def create_app(deck: Deck, bound_host: str | None = None) -> FastAPI:
         system.router,
         tasks.router,
         external.admin_router,
+        tokens.router,
     ):
         app.include_router(router, dependencies=guarded)
     # external agents always send their own token, never the admin's

@@ -4,8 +4,9 @@ In this order, each answered with the API's JSON error and nothing read past it:
 1. `Host` must name this server (421 otherwise): with no token on loopback, a web page
    on another site could otherwise reach the API through DNS rebinding.
 2. A request with a body must be authenticated before its body is read (401): the
-   admin token, a signed-in dashboard session (forms), or an external agent's token on
-   the report route (checked in full by the route). Unauthenticated bodies cost nothing.
+   admin token, an active scoped API token (its scopes are checked by the route), a
+   signed-in dashboard session (forms), or an external agent's token on the report route
+   (checked in full by the route). Unauthenticated bodies cost nothing.
 3. The body must fit its limit (413), said by Content-Length before reading, or counted
    while reading a chunked body, and must arrive within body_read_timeout (408).
 4. A JSON body for the API must follow domain/json_values.py (422, naming the field).
@@ -25,7 +26,7 @@ from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentdeck.domain import json_values
+from agentdeck.domain import api_tokens, json_values
 from agentdeck.settings import Settings
 from agentdeck.web import sessions
 from agentdeck.web.login_throttle import LoginThrottle, TooManyAttempts
@@ -125,7 +126,7 @@ class Edge:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        unauthenticated = self._unauthenticated(path, headers, _client(scope))
+        unauthenticated = await self._unauthenticated(scope, path, headers)
         if unauthenticated is not None:
             await unauthenticated(scope, receive, send)
             return
@@ -167,8 +168,11 @@ class Edge:
             return self.settings.max_artifact_body_bytes
         return self.settings.max_body_bytes
 
-    def _unauthenticated(self, path: str, headers: dict[str, str], client: str) -> Response | None:
+    async def _unauthenticated(
+        self, scope: Scope, path: str, headers: dict[str, str]
+    ) -> Response | None:
         """A refusal when nothing in the headers could authenticate this body, else None."""
+        client = _client(scope)
         scheme, _, given = headers.get("authorization", "").partition(" ")
         bearer = given.strip() if scheme.lower() == "bearer" else ""
         if AGENT_REPORT.match(path):
@@ -188,7 +192,10 @@ class Edge:
                 self.throttle.check(client)
             except TooManyAttempts as error:
                 return _error(429, str(error), headers={"Retry-After": f"{error.retry_after:.0f}"})
-            if hmac.compare_digest(bearer.encode(), self.token.encode()):
+            if hmac.compare_digest(bearer.encode(), self.token.encode()) or (
+                await _scoped_token(scope, bearer)
+            ):
+                # a scoped token's scopes are checked by the route (web/auth.py)
                 self.throttle.succeeded(client)
                 return None
             self.throttle.failed(client)
@@ -210,6 +217,14 @@ class Edge:
             return False
         found = sessions.decode(raw, self.cookie_key)
         return found is not None and found.signed_in
+
+
+async def _scoped_token(scope: Scope, bearer: str) -> bool:
+    """True if `bearer` is an active scoped API token of this deck."""
+    if not bearer.startswith(api_tokens.PREFIX):
+        return False
+    found = await scope["app"].state.deck.api_tokens.check(bearer)
+    return found is not None
 
 
 def _client(scope: Scope) -> str:

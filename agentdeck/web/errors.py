@@ -38,6 +38,7 @@ STATUS_OF: tuple[tuple[type[AgentdeckError], int], ...] = (
 DESCRIPTIONS = {
     400: "The body could not be read: send UTF-8 JSON.",
     401: "Missing or wrong `Authorization: Bearer <token>` (only when AGENTDECK_TOKEN is set).",
+    403: "A scoped API token whose scopes do not allow this request (the message says why).",
     404: "Nothing with that id or name.",
     409: "The request collides with the current state (e.g. an illegal transition).",
     422: "Bad input; `error.field` names what to fix.",

@@ -25,6 +25,7 @@ from agentdeck.web.pages import (
     session,
     stack_detail,
     stacks,
+    tokens,
     workers,
 )
 from agentdeck.web.pages.templating import STATIC, error_page, wants_json
@@ -45,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     stack_detail.router,
     builds.router,
     workers.router,
+    tokens.router,
 ]
 
 

@@ -70,6 +70,7 @@ NAV: list[NavItem] = [
     NavItem("agents", "Agents", "/agents"),
     NavItem("stacks", "Stacks", "/stacks"),
     NavItem("workers", "Workers", "/workers"),
+    NavItem("tokens", "Tokens", "/tokens"),
 ]
 
 
