@@ -14,6 +14,7 @@ import pytest
 from agentdeck.agents import run_agent
 from agentdeck.agents.loading import AgentConfigError, parse_agents
 from agentdeck.agents.skills import SkillLibrary
+from agentdeck.deck.build_views import build_view
 from agentdeck.domain.errors import InvalidInput
 from agentdeck.engine.context import RunContext
 from agentdeck.engine.registry import Registry
@@ -84,10 +85,13 @@ async def test_the_model_calls_an_mcp_tool_whose_result_goes_back_and_is_not_cal
     assert done.result["steps"] == ["llm:noter:0", "tool:noter:0:call_1", "llm:noter:0#1"]
     assert started_and_called(log) == ["started", "called one two three four"]  # not again
     assert provider.count(MODEL) == 2
-    called = [e for e in await deck.events(run.id) if e.kind == "tool.called"]
+    events = await deck.events(run.id)
+    called = [e for e in events if e.kind == "tool.called"]
     assert [(e.data["tool"], e.data["mcp_server"], e.data["ok"]) for e in called] == [
         ("notes_count_words", "notes", True)
     ]
+    [row] = build_view(done, [], events, [], None).monitor  # the build monitor's row
+    assert (row.agent, row.tools) == ("noter", {"notes_count_words": 1})
 
 
 async def test_a_server_that_does_not_start_fails_the_run_naming_it(
