@@ -25,12 +25,12 @@ SERVER = Path(__file__).with_name("mcp_server.py")
 MODEL = "gpt-4.1-mini"
 
 
-def agents_yaml(log: Path, command: str = sys.executable) -> str:
+def agents_yaml(log: Path, command: str = sys.executable, model: str = f"openai:{MODEL}") -> str:
     return f"""
 agents:
   - name: noter
     role: executor
-    models: [openai:{MODEL}]
+    models: [{model}]
     mcp_servers:
       - name: notes
         command: {json.dumps(command)}
@@ -92,6 +92,22 @@ async def test_the_model_calls_an_mcp_tool_whose_result_goes_back_and_is_not_cal
     ]
     [row] = build_view(done, [], events, [], None).monitor  # the build monitor's row
     assert (row.agent, row.tools) == ("noter", {"notes_count_words": 1})
+
+
+async def test_offline_the_simulator_calls_the_mcp_tool_too(
+    make_deck: DeckMaker, tmp_path: Path
+) -> None:
+    log = tmp_path / "mcp.log"
+    deck = make_deck(agents_yaml(log, model="simulator"))
+    run = await deck.submit("notes", {})
+    await drain(deck)
+    await deck.decide(run.id, "go", "approve")
+    await drain(deck)
+    done = await deck.get(run.id)
+    assert done.status == "succeeded", done.error
+    [started, called] = started_and_called(log)
+    assert (started, called.split()[0]) == ("started", "called")
+    assert "tool notes_count_words: " in done.result["text"]
 
 
 async def test_a_server_that_does_not_start_fails_the_run_naming_it(
