@@ -89,7 +89,7 @@ def parse_agents(
         if not isinstance(entry, dict):
             raise AgentConfigError(label, agent, None, "must be a mapping of fields")
         try:
-            spec = AgentSpec.check(entry, endpoints=endpoints, skills=skills, tools=tools)
+            spec = AgentSpec.check(entry, endpoints=endpoints, skills=skills, tools=tools, mcp=True)
         except ValidationError as error:
             first = error.errors()[0]
             raise AgentConfigError(

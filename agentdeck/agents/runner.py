@@ -6,7 +6,8 @@
 A call is one step (`llm:<key>`) whose result records the answer, the model that gave
 it, tokens, cost and every attempt; its usage row commits in the same transaction, so
 a resumed run never pays twice. An agent with tools runs a short tool loop: each
-model turn is a step (`llm:<key>#<n>`) and each tool call one too (`tool:<key>:<id>`).
+model turn is a step (`llm:<key>#<n>`) and each tool call one too (`tool:<key>:<id>`),
+an MCP server's tools (agents/mcp.py) as well as the registry's.
 The call path is `Model.request` itself, not pydantic-ai's Agent loop, which costs
 milliseconds of CPU per call — too much for thousands of agents at once.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import weakref
 from collections.abc import Awaitable, Sequence
@@ -28,22 +28,20 @@ from pydantic import BaseModel
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
-    ModelResponse,
-    ModelResponsePart,
-    TextPart,
     ToolCallPart,
     ToolReturnPart,
     UserPromptPart,
 )
 from pydantic_ai.models import ModelRequestParameters
-from pydantic_ai.tools import ToolDefinition
 from pydantic_core import to_jsonable_python
 
 from agentdeck.agents.budget import BudgetLedger
 from agentdeck.agents.llm_layer import runner_of
+from agentdeck.agents.mcp import McpSession
 from agentdeck.agents.reply import AgentReply, reply_from_records
 from agentdeck.agents.spec import ConfiguredAgent, restore, snapshot
 from agentdeck.agents.tools import ToolRegistry, default_tools
+from agentdeck.agents.wire import OUTPUT_TOOL, response_of, structured, text_of, texts
 from agentdeck.domain.errors import AgentdeckError
 from agentdeck.domain.retry import NO_RETRY
 from agentdeck.engine.context import RunContext, Usage
@@ -54,7 +52,6 @@ from agentdeck.llm.providers import ModelFactory
 
 log = logging.getLogger(__name__)
 NO_TOOLS = ModelRequestParameters()
-OUTPUT_TOOL = "final_result"  # the name pydantic-ai gives its output tool
 MAX_TOOL_ROUNDS = 8
 
 
@@ -156,7 +153,7 @@ class AgentRunner:
         messages: list[ModelMessage] = [
             ModelRequest(parts=[UserPromptPart(prompt)], instructions=configured.instructions)
         ]
-        if not configured.spec.tools:
+        if not configured.spec.tools and not configured.spec.mcp_servers:
             params = NO_TOOLS if output is None else structured(output)
             record = await self._model_step(ctx, state, configured, f"llm:{key}", messages, params)
             return reply_from_records([record], [f"llm:{key}"])
@@ -208,7 +205,7 @@ class AgentRunner:
         if throttles is None and all(ref.is_simulator for ref in refs):
             tokens, reserve = 0, Decimal(0)  # free and unthrottled: nothing to size
         else:
-            tokens = input_token_bound([agent.instructions, *_texts(messages)], len(messages) + 1)
+            tokens = input_token_bound([agent.instructions, *texts(messages)], len(messages) + 1)
             reserve = _reservation(refs, tokens, agent.spec.max_output_tokens)
         scopes = await ledger.reserve(ctx, agent.name, agent.spec.budget_usd, reserve)
         ledger.start()
@@ -283,7 +280,7 @@ class AgentRunner:
         record = {
             "agent": agent.name,
             "role": agent.role,
-            "text": _text(response),
+            "text": text_of(response),
             "tool_calls": [
                 {"id": p.tool_call_id, "name": p.tool_name, "args": p.args_as_dict()}
                 for p in response.parts
@@ -363,22 +360,43 @@ class AgentRunner:
         key: str,
         messages: list[ModelMessage],
     ) -> AgentReply:
-        params = ModelRequestParameters(
-            function_tools=self.tools.definitions(list(agent.spec.tools)), allow_text_output=True
-        )
+        mcp = McpSession(agent)
+        try:
+            return await self._tool_rounds(ctx, state, agent, key, messages, mcp)
+        finally:
+            await mcp.close()  # in the task that opened it
+
+    async def _tool_rounds(
+        self,
+        ctx: RunContext,
+        state: _RunState,
+        agent: ConfiguredAgent,
+        key: str,
+        messages: list[ModelMessage],
+        mcp: McpSession,
+    ) -> AgentReply:
         records: list[dict[str, Any]] = []
         steps: list[str] = []
         for turn in range(MAX_TOOL_ROUNDS):
             step_key = f"llm:{key}" if turn == 0 else f"llm:{key}#{turn}"
+            # MCP servers start only for a live step: a replayed one needs no tool list
+            if mcp.configured and not ctx.is_replayed(step_key):
+                await mcp.open()
+            params = ModelRequestParameters(
+                function_tools=self.tools.definitions(list(agent.spec.tools)) + mcp.definitions(),
+                allow_text_output=True,
+            )
             record = await self._model_step(ctx, state, agent, step_key, messages, params)
             records.append(record)
             steps.append(step_key)
             calls = record["tool_calls"]
             if not calls:
                 return reply_from_records(records, steps)
-            messages.append(_response(record))
+            messages.append(response_of(record))
+            if mcp.configured and not all(ctx.is_replayed(f"tool:{key}:{c['id']}") for c in calls):
+                await mcp.open()
             returns = await asyncio.gather(
-                *(self._tool_step(ctx, agent, key, call) for call in calls)
+                *(self._tool_step(ctx, agent, key, call, mcp) for call in calls)
             )
             steps += [f"tool:{key}:{c['id']}" for c in calls]
             messages.append(ModelRequest(parts=list(returns)))
@@ -387,12 +405,21 @@ class AgentRunner:
         )
 
     async def _tool_step(
-        self, ctx: RunContext, agent: ConfiguredAgent, key: str, call: dict[str, Any]
+        self,
+        ctx: RunContext,
+        agent: ConfiguredAgent,
+        key: str,
+        call: dict[str, Any],
+        mcp: McpSession,
     ) -> ToolReturnPart:
         async def invoke() -> dict[str, Any]:
             outcome: dict[str, Any]
+            server = mcp.server_of(call["name"])
             try:
-                result = await self.tools.call(call["name"], call["args"])
+                if server is None:
+                    result = await self.tools.call(call["name"], call["args"])
+                else:
+                    result = await mcp.call(call["name"], call["args"])
                 outcome = {"tool": call["name"], "ok": True, "content": to_jsonable_python(result)}
             except Exception as error:  # the model sees the error and may recover
                 outcome = {"tool": call["name"], "ok": False, "content": f"error: {error}"}
@@ -402,6 +429,7 @@ class AgentRunner:
                 agent=agent.name,
                 tool=call["name"],
                 ok=outcome["ok"],
+                **({} if server is None else {"mcp_server": server}),
             )
             return outcome
 
@@ -439,51 +467,6 @@ def _reservation(refs: tuple[ModelRef, ...], input_tokens: int, output_tokens: i
     """The worst case over the chain; a model without a known price reserves nothing."""
     prices = [worst_case(ref, input_tokens, output_tokens) for ref in refs]
     return max((p for p in prices if p is not None), default=Decimal(0))
-
-
-def _texts(messages: list[ModelMessage]) -> list[str]:
-    out: list[str] = []
-    for message in messages:
-        for part in message.parts:
-            if isinstance(part, UserPromptPart | TextPart) and isinstance(part.content, str):
-                out.append(part.content)
-            elif isinstance(part, ToolReturnPart):
-                out.append(part.model_response_str())
-            elif isinstance(part, ToolCallPart):
-                out.append(part.args_as_json_str())
-    return out
-
-
-def _text(response: ModelResponse) -> str:
-    """The answer's text; for structured output, the JSON the output tool was called with."""
-    for part in response.parts:
-        if isinstance(part, ToolCallPart) and part.tool_name == OUTPUT_TOOL:
-            return part.args_as_json_str()
-    return "".join(p.content for p in response.parts if isinstance(p, TextPart))
-
-
-def structured(output: type[BaseModel]) -> ModelRequestParameters:
-    """Request parameters asking for `output` through an output tool (pydantic-ai's default
-    output mode, which every provider with tool calls supports); text stays allowed so a
-    model without tool calls still answers, and its text is read instead."""
-    tool = ToolDefinition(
-        name=OUTPUT_TOOL,
-        parameters_json_schema=output.model_json_schema(),
-        description=(output.__doc__ or "The final answer.").strip(),
-        kind="output",
-    )
-    return ModelRequestParameters(output_mode="tool", output_tools=[tool], allow_text_output=True)
-
-
-def _response(record: dict[str, Any]) -> ModelResponse:
-    parts: list[ModelResponsePart] = []
-    if record["text"]:
-        parts.append(TextPart(record["text"]))
-    parts += [
-        ToolCallPart(c["name"], json.dumps(c["args"]), tool_call_id=c["id"])
-        for c in record["tool_calls"]
-    ]
-    return ModelResponse(parts=parts, model_name=record["model"])
 
 
 async def run_agent(

@@ -68,6 +68,35 @@ SkillName = Annotated[
 ToolName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"), AfterValidator(_check_tool)]
 
 
+def _check_mcp_allowed(value: list[McpServerSpec], info: ValidationInfo) -> list[McpServerSpec]:
+    # an MCP server is a command run on this machine: only agents.yaml may name one
+    if value and (info.context or {}).get("mcp") is False:
+        raise ValueError("MCP servers run commands on this machine: configure them in agents.yaml")
+    names = [s.name for s in value]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"duplicate MCP server name {twice[0]!r}")
+    return value
+
+
+class McpServerSpec(BaseModel):
+    """An MCP server an agent may call tools of, started by command line over stdio."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    name: str = Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$",
+        description="Its tools are offered as `<name>_<tool>`: letters, digits, `_`.",
+    )
+    command: str = Field(min_length=1, max_length=1000, description="The program to start.")
+    args: list[str] = Field(default_factory=list, max_length=100)
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Variables set for the server, over a minimal environment (PATH, HOME, …).",
+    )
+    timeout_s: float = Field(60, gt=0, le=3600, description="The most seconds one call takes.")
+
+
 class AgentSpec(BaseModel):
     """What an agent is: its role, its models (first preferred), instructions, skills, limits."""
 
@@ -94,6 +123,11 @@ class AgentSpec(BaseModel):
         default_factory=list, description="Skill files appended to the instructions."
     )
     tools: list[ToolName] = Field(default_factory=list, description="Tools the agent may call.")
+    mcp_servers: Annotated[list[McpServerSpec], AfterValidator(_check_mcp_allowed)] = Field(
+        default_factory=list,
+        max_length=10,
+        description="MCP servers (agents.yaml only) whose tools the agent may call.",
+    )
     temperature: float | None = Field(None, ge=0, le=2)
     max_output_tokens: int = Field(
         2048, ge=1, le=200_000, description="The most tokens one answer may have."
@@ -125,12 +159,17 @@ class AgentSpec(BaseModel):
         endpoints: Collection[str] | None = None,
         skills: SkillLibrary | None = None,
         tools: ToolRegistry | None = None,
+        mcp: bool = False,
     ) -> AgentSpec:
-        """Validate `data`; pydantic's ValidationError names every bad field."""
+        """Validate `data`; pydantic's ValidationError names every bad field.
+
+        `mcp` allows MCP servers, which only the agents file may configure.
+        """
         context = {
             "endpoints": DEFAULT_ENDPOINTS if endpoints is None else endpoints,
             "skills": skills,
             "tools": tools,
+            "mcp": mcp,
         }
         return cls.model_validate(data, context=context)
 

@@ -11,6 +11,14 @@ from agentdeck.deck.agents import ConfiguredAgent
 # --- agents, workflows, workers, health --------------------------------------------
 
 
+class McpServerOut(BaseModel):
+    """An MCP server of an agent of agents.yaml; its environment is not shown (it may hold keys)."""
+
+    name: str
+    command: str
+    args: list[str]
+
+
 class AgentOut(BaseModel):
     """An agent's definition, where it comes from, and whether the API may change it."""
 
@@ -30,6 +38,9 @@ class AgentOut(BaseModel):
     timeout_s: float | None = Field(
         None, description="Seconds one model may take, tries included, before the next."
     )
+    mcp_servers: list[McpServerOut] = Field(
+        default_factory=list, description="MCP servers whose tools it may call (agents.yaml only)."
+    )
     source: Literal["file", "database"]
     read_only: bool = Field(description="Defined in agents.yaml: edit the file, not the API.")
     path: str | None = Field(description="The file that defines it, for read-only agents.")
@@ -38,8 +49,12 @@ class AgentOut(BaseModel):
     def of(cls, agent: ConfiguredAgent) -> AgentOut:
         spec = agent.spec.model_dump(mode="json")
         budget = spec.pop("budget_usd")
+        servers = spec.pop("mcp_servers")
         return cls(
             **spec,
+            mcp_servers=[
+                McpServerOut(**{k: s[k] for k in ("name", "command", "args")}) for s in servers
+            ],
             budget_usd=None if budget is None else str(budget),
             source=agent.source,
             read_only=agent.read_only,
