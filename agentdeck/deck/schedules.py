@@ -101,3 +101,18 @@ class Schedules:
         due = next_due(parse_spec(row.spec), self._deck.clock.now()) if enabled else row.next_due_at
         await self._deck.db.write(lambda conn: queries.set_enabled(conn, row.id, enabled, due))
         return await self.get(row.id)
+
+
+def schedule_json(row: ScheduleRow) -> dict[str, Any]:
+    """A schedule as the API answers it."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "workflow": row.workflow,
+        "inputs": row.inputs,
+        "spec": row.spec,
+        "enabled": row.enabled,
+        "next_due_at": row.next_due_at.isoformat(),
+        "last_run_id": row.last_run_id,
+        "created_at": row.created_at.isoformat(),
+    }
