@@ -13,6 +13,7 @@ from agentdeck.clock import FrozenClock
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import Conflict, InvalidInput, NotFound
 from agentdeck.engine.context import RunContext
+from agentdeck.engine.notifier import Topic
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.schedules import Scheduler
 from agentdeck.engine.worker import Worker
@@ -147,3 +148,26 @@ async def test_bad_schedules_are_refused_and_nothing_is_written(frozen_deck: Dec
         await deck.schedules.get("a")
     with pytest.raises(NotFound):
         await deck.schedules.remove("a")
+
+
+async def test_a_running_worker_fires_a_due_schedule_from_its_own_loop(
+    frozen_deck: Deck, clock: FrozenClock
+) -> None:
+    deck = frozen_deck
+    await deck.schedules.add("hourly", "greet", "every 1 hour", {"who": "loop"})
+    finished: asyncio.Queue[str] = asyncio.Queue()
+    deck.notifier.subscribe(
+        lambda topic, run_id: (
+            finished.put_nowait(run_id) if topic == Topic.FINISHED and run_id else None
+        )
+    )
+    worker = deck.worker(concurrency=2)
+    await worker.start()  # its loops: claim, heartbeat, and rescue, which fires schedules
+    try:
+        clock.advance(timedelta(hours=1))
+        run_id = await asyncio.wait_for(finished.get(), timeout=10)
+    finally:
+        await worker.stop()
+    run = await deck.get(run_id)
+    assert (run.status, run.result) == ("succeeded", "hello loop")
+    assert (await deck.schedules.get("hourly")).last_run_id == run_id
