@@ -43,6 +43,12 @@ class Scheduler:
 
     async def fire(self) -> list[str]:
         """Fire every due schedule once; returns the ids of the runs submitted."""
+        # a read first: nothing due (the usual case) costs no write lock, which on SQLite
+        # would hold every other writer back once per rescue interval
+        now = self._clock.now()
+        due = await self._db.read(lambda conn: schedule_queries.due_schedules(conn, now))
+        if not any(self._registry.find(s.workflow) for s in due):
+            return []
         fired = await self._db.write(self._fire_tx)
         if fired:
             self._notifier.publish(Topic.READY)
