@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
-from agentdeck.deck.submissions import Submission, run_row
+from agentdeck.deck.submissions import Submission, check_agents, run_row
 from agentdeck.domain.errors import Conflict, InvalidInput, NotFound
 from agentdeck.domain.ids import new_id
 from agentdeck.domain.schedules import next_due, parse_spec
@@ -57,6 +57,7 @@ class Schedules:
         now = self._deck.clock.now()
         # the checks a submit makes, now rather than at each firing
         checked = run_row(self._deck.registry, now, Submission(workflow, inputs or {}))
+        await check_agents(self._deck.agents, self._deck.registry, [checked])
         row = {
             "id": new_id("sched"),
             "name": name,

@@ -56,6 +56,7 @@ def test_schedules_errors_are_one_line(cli_env: dict[str, str]) -> None:  # noqa
         (("add", "x", "nope", "daily 10:00"), "unknown workflow"),
         (("add", "x", "loop", "daily 10:00", "--inputs", "[1]"), "JSON object"),
         (("add", "x", "loop", "daily 10:00", "--inputs", "{"), "not JSON"),
+        (("add", "x", "loop", "daily 10:00", "--inputs", '{"producer": "nobody"}'), "nobody"),
         (("remove", "ghost"), "no schedule"),
         (("enable", "ghost"), "no schedule"),
     ]:
