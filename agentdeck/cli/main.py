@@ -17,6 +17,7 @@ from agentdeck.cli.providers import print_llm_choice, providers_app
 from agentdeck.cli.run import run_command
 from agentdeck.cli.runs import runs_app
 from agentdeck.cli.runtime import configure_logging, open_deck_or_exit, run_until_signalled
+from agentdeck.cli.schedules import schedules_app
 from agentdeck.cli.stacks import stacks_app
 from agentdeck.cli.tokens import tokens_app
 from agentdeck.deck import upgrade_database
@@ -30,6 +31,7 @@ app.add_typer(agents_app, name="agents")
 app.add_typer(plans_app, name="plans")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(stacks_app, name="stacks")
+app.add_typer(schedules_app, name="schedules")
 app.add_typer(providers_app, name="providers")
 app.add_typer(build_app, name="build")
 app.add_typer(repos_app, name="repos")

@@ -21,6 +21,7 @@ from agentdeck.deck.api_tokens import ApiTokens
 from agentdeck.deck.builds import Builds
 from agentdeck.deck.costs import Costs
 from agentdeck.deck.reruns import Reruns
+from agentdeck.deck.schedules import Schedules
 from agentdeck.deck.sessions import DashboardSessions
 from agentdeck.deck.stacks import Stacks
 from agentdeck.deck.submissions import (
@@ -113,6 +114,7 @@ class Deck:
         self.llm.provide(self.services)
         self.stacks = Stacks(self)  # stacks of role agents; provides the stack workflow's board
         self.builds = Builds(self)  # repositories and builds; provides the build modes
+        self.schedules = Schedules(self)  # workflows submitted on a cron-like spec
 
     # --- life cycle ----------------------------------------------------------
 

@@ -27,6 +27,7 @@ from agentdeck.engine.fencing import FenceCounts
 from agentdeck.engine.notifier import Notifier, Topic
 from agentdeck.engine.registry import Registry
 from agentdeck.engine.rescuer import Rescuer, release_given_up
+from agentdeck.engine.schedules import Scheduler
 from agentdeck.engine.writer import JournalWriter, Write, finished_values
 from agentdeck.store import journal
 from agentdeck.store import runs as run_queries
@@ -77,6 +78,7 @@ class Worker:
         self._services = services or Services()
         self._writer = JournalWriter(db, notifier, clock, self.id, on_task_writes)
         self._rescuer = Rescuer(db, notifier, clock, config.worker_lost_after)
+        self.scheduler = Scheduler(db, registry, notifier, clock)  # fired from the rescue loop
         self._active: dict[str, asyncio.Task[None]] = {}
         self._contexts: dict[str, RunContext] = {}
         self._cancel_reasons: dict[str, str] = {}
@@ -460,6 +462,7 @@ class Worker:
             try:
                 if self._beat_ok:
                     await self._rescuer.rescue()
+                    await self.scheduler.fire()
             except Exception as error:
                 _log_failure(error, "rescue failed")
             await asyncio.sleep(self.config.rescue_interval.total_seconds())

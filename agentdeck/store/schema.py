@@ -1,5 +1,5 @@
 """SQLAlchemy Core tables: runs, steps, events, artifacts, signals, workers, usage, agents,
-tasks, external agents and repositories."""
+tasks, external agents, repositories and schedules."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 
 from agentdeck.store.types import BigID, JSONDoc, UTCDateTime
@@ -471,3 +472,23 @@ repositories = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("name", name="uq_repositories_name"),
 )
+
+# --- schedules: workflows submitted on a cron-like spec ---------------------------------
+
+# A schedule fires by moving `next_due_at` from the due time it read to the next one
+# (a guarded UPDATE): whichever worker moves it submits the run, so each due time fires once.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("workflow", String(100), nullable=False),
+    Column("inputs", JSONDoc, nullable=False),
+    Column("spec", String(100), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("next_due_at", UTCDateTime, nullable=False),
+    Column("last_run_id", String(40), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("name", name="uq_schedules_name"),
+)
+Index("ix_schedules_next_due_at", schedules.c.next_due_at)

@@ -12,7 +12,17 @@ from fastapi import Depends, FastAPI
 from agentdeck import __version__
 from agentdeck.deck import Deck
 from agentdeck.web import errors, pages
-from agentdeck.web.api import agents, builds, external, runs, stacks, system, tasks, tokens
+from agentdeck.web.api import (
+    agents,
+    builds,
+    external,
+    runs,
+    schedules,
+    stacks,
+    system,
+    tasks,
+    tokens,
+)
 from agentdeck.web.auth import require_token
 from agentdeck.web.dependencies import reject_nul_params
 from agentdeck.web.edge import Edge
@@ -76,6 +86,7 @@ def create_app(deck: Deck, bound_host: str | None = None) -> FastAPI:
         agents.router,
         builds.router,
         stacks.router,
+        schedules.router,
         system.router,
         tasks.router,
         external.admin_router,

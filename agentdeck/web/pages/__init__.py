@@ -22,6 +22,7 @@ from agentdeck.web.pages import (
     overview,
     run_detail,
     runs,
+    schedules,
     session,
     stack_detail,
     stacks,
@@ -45,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     stacks.router,  # before stack_detail: /stacks/new is not a stack named "new"
     stack_detail.router,
     builds.router,
+    schedules.router,
     workers.router,
     tokens.router,
 ]

@@ -69,6 +69,7 @@ NAV: list[NavItem] = [
     NavItem("repositories", "Repositories", "/repositories"),
     NavItem("agents", "Agents", "/agents"),
     NavItem("stacks", "Stacks", "/stacks"),
+    NavItem("schedules", "Schedules", "/schedules"),
     NavItem("workers", "Workers", "/workers"),
     NavItem("tokens", "Tokens", "/tokens"),
 ]
