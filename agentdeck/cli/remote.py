@@ -55,9 +55,10 @@ class RemoteDeck:
     # --- runs ------------------------------------------------------------------
 
     async def submit(
-        self, workflow: str, inputs: dict[str, Any], priority: int = 0
+        self, workflow: str, inputs: dict[str, Any], priority: int = 0, **options: Any
     ) -> dict[str, Any]:
-        body = {"workflow": workflow, "inputs": inputs, "priority": priority}
+        """`options`: more fields of POST /api/runs, e.g. concurrency_key."""
+        body = {"workflow": workflow, "inputs": inputs, "priority": priority, **options}
         return await self._json("POST", "/api/runs", json=body)  # type: ignore[no-any-return]
 
     async def get(self, run_id: str) -> dict[str, Any]:

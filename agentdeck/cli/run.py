@@ -76,6 +76,13 @@ def run_command(
         float | None, typer.Option(help="The run's budget in USD (budget_usd).")
     ] = None,
     priority: Annotated[int, typer.Option(help=PRIORITY_HELP)] = 0,
+    concurrency_key: Annotated[
+        str | None,
+        typer.Option(help="Runs sharing this key never exceed --concurrency-limit at once."),
+    ] = None,
+    concurrency_limit: Annotated[
+        int | None, typer.Option(help="Runs with the key that may run at once (default 1).")
+    ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Show the run live until it ends.")
     ] = False,
@@ -106,6 +113,14 @@ def run_command(
         "budget_usd": budget,
     }
     request = RunRequest(workflow, inputs_json, input_pairs or [], agent, flags, priority)
+    request.concurrency = {
+        k: v
+        for k, v in {
+            "concurrency_key": concurrency_key,
+            "concurrency_limit": concurrency_limit,
+        }.items()
+        if v is not None
+    }
     try:
         if server:
             code = asyncio.run(_remote(request, server, token, follow, as_json))
@@ -138,6 +153,8 @@ class RunRequest:
         self.agent = agent
         self.flags = {k: v for k, v in flags.items() if v is not None}
         self.priority = priority
+        # concurrency_key / concurrency_limit, when given
+        self.concurrency: dict[str, Any] = {}
 
     def inputs(self, schema: dict[str, Any] | None) -> dict[str, Any]:
         """The inputs; `schema` (the workflow's input schema, if known) routes the keys."""
@@ -228,7 +245,9 @@ async def _local(request: RunRequest, follow: bool, worker: bool | None, as_json
             raise InvalidInput(str(error), field="workflow") from None
         inputs = request.inputs(workflow.input_schema())
         await _check_agents(deck, workflow, inputs)
-        run = await deck.submit(workflow.name, inputs, priority=request.priority)
+        run = await deck.submit(
+            workflow.name, inputs, priority=request.priority, **request.concurrency
+        )
         _print_submitted(RunView.of_run(run), as_json, run_json=_run_json(run))
         if not follow:
             return 0
@@ -282,7 +301,7 @@ async def _remote(
 ) -> int:
     async with RemoteDeck(server, token) as remote:
         inputs = request.inputs(await _remote_schema(remote, request.workflow))
-        run = await remote.submit(request.workflow, inputs, request.priority)
+        run = await remote.submit(request.workflow, inputs, request.priority, **request.concurrency)
         _print_submitted(RunView.of_json(run), as_json, run_json=run)
         if not follow:
             return 0

@@ -181,10 +181,18 @@ class Deck:
         priority: int = 0,
         not_before: datetime | None = None,
         idempotency_key: str | None = None,
+        concurrency_key: str | None = None,
+        concurrency_limit: int | None = None,
     ) -> Run:
         """Queue a run; with an idempotency key already used, return that key's run."""
         sub = Submission(
-            workflow, {} if inputs is None else inputs, priority, not_before, idempotency_key
+            workflow,
+            {} if inputs is None else inputs,
+            priority,
+            not_before,
+            idempotency_key,
+            concurrency_key,
+            concurrency_limit,
         )
         return (await self.submit_many([sub]))[0]
 

@@ -29,6 +29,48 @@ class Submission:
     priority: int = 0
     not_before: datetime | None = None
     idempotency_key: str | None = None
+    # overrides the workflow's declared key and limit; the limit defaults to 1
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+
+
+MAX_CONCURRENCY_LIMIT = 10_000
+
+
+def concurrency_of(workflow: Workflow, sub: Submission, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The run's concurrency key and limit: the submit's, else the workflow's, else none."""
+    key = sub.concurrency_key
+    if key is not None:
+        if not isinstance(key, str) or not (0 < len(key) <= 200):
+            raise InvalidInput(
+                "concurrency_key must be 1 to 200 characters", field="concurrency_key"
+            )
+        check_value(key, "concurrency_key")
+    else:
+        key = workflow.concurrency_key_of(inputs)
+        if key is not None and not (0 < len(key) <= 200):
+            raise InvalidInput(
+                f"the concurrency key of workflow {workflow.name!r} is {len(key)} characters "
+                "with these inputs; at most 200",
+                field="concurrency_key",
+            )
+    limit = sub.concurrency_limit
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise InvalidInput("concurrency_limit must be an integer", field="concurrency_limit")
+        if not 1 <= limit <= MAX_CONCURRENCY_LIMIT:
+            raise InvalidInput(
+                f"concurrency_limit must be between 1 and {MAX_CONCURRENCY_LIMIT}",
+                field="concurrency_limit",
+            )
+        if key is None:
+            raise InvalidInput(
+                "concurrency_limit needs a concurrency_key (or a workflow that declares one)",
+                field="concurrency_limit",
+            )
+    elif key is not None:
+        limit = workflow.concurrency_limit if sub.concurrency_key is None else 1
+    return {"concurrency_key": key, "concurrency_limit": limit}
 
 
 def run_row(registry: Registry, now: datetime, sub: Submission) -> dict[str, Any]:
@@ -60,6 +102,7 @@ def run_row(registry: Registry, now: datetime, sub: Submission) -> dict[str, Any
         "due_at": max(now, sub.not_before.astimezone(UTC)) if sub.not_before else now,
         "idempotency_key": key,
         "agents": workflow.agents_of(inputs),
+        **concurrency_of(workflow, sub, inputs),
         "created_at": now,
         "updated_at": now,
     }

@@ -104,6 +104,9 @@ class Run:
     input_tokens: int
     output_tokens: int
     cached_tokens: int
+    # runs sharing a key never exceed the limit running at once; None: no key
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
 
     def is_stalled(self, now: datetime, stalled_after: timedelta) -> bool:
         """A running run whose heartbeat is older than `stalled_after`."""
@@ -124,6 +127,7 @@ class Claim:
     priority: int
     lease_epoch: int
     pause_requested_at: datetime | None
+    concurrency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -430,6 +430,10 @@ class RunContext:
         )
 
     def _write(self, **parts: Any) -> Write:
+        notify = parts.get("notify")
+        if self.run.concurrency_key and notify and Topic.READY not in notify:
+            # the run leaves its key's slot: a run waiting for that key may start
+            parts["notify"] = [*notify, Topic.READY]
         return Write(run_id=self.run.id, epoch=self.run.lease_epoch, **parts)
 
 

@@ -30,6 +30,16 @@ class Workflow:
     # which agents a run of this workflow uses, read from its inputs; runs are
     # listed and filtered by these names
     agents: Callable[[dict[str, Any]], list[str]] | None = None
+    # runs whose key (a template over the inputs, e.g. "repo:{inputs.repo}") is the
+    # same never exceed `concurrency_limit` running at once; a submit may override both
+    concurrency_key: str | None = None
+    concurrency_limit: int = 1
+
+    def concurrency_key_of(self, inputs: dict[str, Any]) -> str | None:
+        """The key a run with these inputs takes; InvalidInput if the inputs lack a field."""
+        if self.concurrency_key is None:
+            return None
+        return render_key(self.concurrency_key, inputs)
 
     def agents_of(self, inputs: dict[str, Any]) -> list[str] | None:
         if self.agents is None:
@@ -76,18 +86,24 @@ class Registry:
         inputs: type[BaseModel] | dict[str, Any] | None = None,
         description: str = "",
         agents: Callable[[dict[str, Any]], list[str]] | None = None,
+        concurrency_key: str | None = None,
+        concurrency_limit: int = 1,
     ) -> Callable[[WorkflowFn], WorkflowFn]:
         """Decorator: register an `async def fn(ctx, inputs)` under `name`.
 
         `inputs` declares what a run takes — a pydantic model, or a JSON Schema object
         (see `input_schemas`) — so the start form, the API's validation and the docs
         follow from it; the function still receives a plain dict.
+        `concurrency_key` (e.g. "repo:{inputs.repo}") with `concurrency_limit` caps how
+        many runs sharing the key run at once, across workers and processes.
         """
         model = model_of(name, inputs) if isinstance(inputs, dict) else inputs
+        if concurrency_limit < 1:
+            raise ValueError(f"workflow {name!r}: concurrency_limit must be at least 1")
 
         def register(fn: WorkflowFn) -> WorkflowFn:
             doc = description or (fn.__doc__ or "").strip()
-            self.add(Workflow(name, fn, model, doc, agents))
+            self.add(Workflow(name, fn, model, doc, agents, concurrency_key, concurrency_limit))
             return fn
 
         return register
@@ -116,3 +132,30 @@ class Registry:
 
     def list(self) -> list[Workflow]:
         return sorted(self._workflows.values(), key=lambda w: w.name)
+
+
+class _Fields:
+    """`{inputs.repo}` in a key template reads the input `repo`."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._values.get(name)
+        if value is None:  # a declared input left out is validated to None
+            raise InvalidInput(
+                f"the concurrency key reads inputs.{name}, which this run does not have",
+                field=f"inputs.{name}",
+            )
+        return value
+
+
+def render_key(template: str, inputs: dict[str, Any]) -> str:
+    """A concurrency key from its template: `{inputs.NAME}` is replaced by that input."""
+    try:
+        return template.format(inputs=_Fields(inputs))
+    except (KeyError, IndexError, ValueError, AttributeError) as error:
+        raise InvalidInput(
+            f"concurrency key template {template!r} cannot be filled: {error}; use {{inputs.NAME}}",
+            field="concurrency_key",
+        ) from None

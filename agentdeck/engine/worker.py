@@ -29,7 +29,7 @@ from agentdeck.engine.registry import Registry
 from agentdeck.engine.rescuer import Rescuer, release_given_up
 from agentdeck.engine.schedules import Scheduler
 from agentdeck.engine.writer import JournalWriter, Write, finished_values
-from agentdeck.store import journal
+from agentdeck.store import concurrency, journal
 from agentdeck.store import runs as run_queries
 from agentdeck.store import workers as worker_queries
 from agentdeck.store.database import Database, is_connection_error
@@ -264,6 +264,14 @@ class Worker:
             now=now,
             lease_expires_at=lease_expires_at,
         )
+        if len(claimed) < limit:  # only then: runs without a key pay nothing for keys
+            claimed += concurrency.claim_keyed(
+                conn,
+                worker_id=self.id,
+                limit=limit - len(claimed),
+                now=now,
+                lease_expires_at=lease_expires_at,
+            )
         # A run's first claim has epoch 1 and cannot have steps yet.
         resumed = [r.id for r in claimed if r.lease_epoch > 1]
         journals = journal.load_steps(conn, resumed) if resumed else {}
@@ -484,5 +492,7 @@ def _final(
         epoch=run.lease_epoch,
         run_values=finished_values(status, now, **values),
         events=[{"kind": str(kind), "message": message, "data": None}],
-        notify=[Topic.READY if status == RunStatus.QUEUED else Topic.FINISHED],
+        notify=[Topic.READY if status == RunStatus.QUEUED else Topic.FINISHED]
+        # a keyed run frees its key's slot: a run waiting for that key may start now
+        + ([Topic.READY] if run.concurrency_key and status != RunStatus.QUEUED else []),
     )

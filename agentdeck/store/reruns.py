@@ -63,6 +63,8 @@ def rerun_from(step_key: str) -> Change:
                     "due_at": now,
                     "agents": run.agents,
                     "retry_of": run.id,
+                    "concurrency_key": run.concurrency_key,
+                    "concurrency_limit": run.concurrency_limit,
                     # a first claim (epoch 1) loads no journal: this one must load the copy
                     "lease_epoch": 1,
                     "created_at": now,

@@ -145,13 +145,14 @@ def count_by_status(conn: Connection) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
-_CLAIM_COLUMNS = (
+CLAIM_COLUMNS = (
     runs.c.id,
     runs.c.workflow,
     runs.c.inputs,
     runs.c.priority,
     runs.c.lease_epoch,
     runs.c.pause_requested_at,
+    runs.c.concurrency_key,
 )
 
 
@@ -161,7 +162,12 @@ def _claim_statement(dialect: str) -> Update:
     now = bindparam("now", type_=runs.c.due_at.type)
     candidates = (
         select(runs.c.id)
-        .where(_status_is(RunStatus.QUEUED), runs.c.due_at <= now)
+        # keyed runs are claimed by store/concurrency.py, under their key's limit
+        .where(
+            _status_is(RunStatus.QUEUED),
+            runs.c.due_at <= now,
+            runs.c.concurrency_key.is_(None),
+        )
         .order_by(runs.c.priority.desc(), runs.c.due_at, runs.c.created_at, runs.c.id)
         .limit(bindparam("limit"))
     )
@@ -182,7 +188,7 @@ def _claim_statement(dialect: str) -> Update:
             waiting_on=None,
             updated_at=now,
         )
-        .returning(*_CLAIM_COLUMNS)
+        .returning(*CLAIM_COLUMNS)
     )
 
 

@@ -75,6 +75,9 @@ runs = Table(
     Column("finished_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # at most `concurrency_limit` runs sharing a key run at once (engine/worker.py claims)
+    Column("concurrency_key", String(200)),
+    Column("concurrency_limit", Integer),
 )
 
 # Partial indexes, one per state a hot query reads; each query compares status
@@ -101,6 +104,23 @@ Index(
     runs.c.due_at,
     postgresql_where=text("status = 'waiting'"),
     sqlite_where=text("status = 'waiting'"),
+)
+# Keyed runs are claimed by their own query, so the claim of runs without a key
+# reads the same index as before and pays nothing for them.
+Index(
+    "ix_runs_keyed_claim_order",
+    runs.c.priority.desc(),
+    runs.c.due_at,
+    runs.c.created_at,
+    runs.c.id,
+    postgresql_where=text("status = 'queued' AND concurrency_key IS NOT NULL"),
+    sqlite_where=text("status = 'queued' AND concurrency_key IS NOT NULL"),
+)
+Index(
+    "ix_runs_running_key",
+    runs.c.concurrency_key,
+    postgresql_where=text("status = 'running' AND concurrency_key IS NOT NULL"),
+    sqlite_where=text("status = 'running' AND concurrency_key IS NOT NULL"),
 )
 Index("ix_runs_claimed_by", runs.c.claimed_by)
 Index("ix_runs_workflow", runs.c.workflow)

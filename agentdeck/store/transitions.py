@@ -182,6 +182,8 @@ def retry_tx(conn: Connection, now: datetime, run: Run) -> str:
                 "due_at": now,
                 "agents": run.agents,
                 "retry_of": run.id,
+                "concurrency_key": run.concurrency_key,
+                "concurrency_limit": run.concurrency_limit,
                 "created_at": now,
                 "updated_at": now,
             }

@@ -119,6 +119,22 @@ def test_run_without_follow_prints_the_run_and_leaves_it_queued(
     assert run.status == "queued"
 
 
+def test_run_with_a_concurrency_key_stores_the_key_and_limit(
+    cli_env: dict[str, str], database_url: str
+) -> None:
+    result = agentdeck(
+        "run", "loop", "--input", "topic=x", "--concurrency-key", "repo:acme",
+        "--concurrency-limit", "2", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["concurrency_key"] == "repo:acme"
+    [run] = runs_in(database_url)
+    assert (run.concurrency_key, run.concurrency_limit) == ("repo:acme", 2)
+    alone = agentdeck("run", "loop", "--input", "topic=x", "--concurrency-limit", "2")
+    assert alone.exit_code == 2
+    assert "concurrency_limit needs a concurrency_key" in alone.output
+
+
 def test_run_refuses_an_unknown_agent_or_workflow_with_exit_2(cli_env: dict[str, str]) -> None:
     unknown_agent = agentdeck("run", "loop", "--evaluator", "nobody")
     assert unknown_agent.exit_code == 2

@@ -83,6 +83,24 @@ async def test_post_run_rejects_bad_input_naming_the_field(client: httpx.AsyncCl
         assert words in error["message"], (body, error)
 
 
+async def test_post_run_takes_a_concurrency_key_and_shows_it(
+    client: httpx.AsyncClient,
+) -> None:
+    run = await submit(client, concurrency_key="customer:7", concurrency_limit=2)
+    assert (run["concurrency_key"], run["concurrency_limit"]) == ("customer:7", 2)
+    assert (await client.get(f"/api/runs/{run['id']}")).json()["concurrency_key"] == "customer:7"
+    plain = await submit(client)
+    assert (plain["concurrency_key"], plain["concurrency_limit"]) == (None, None)
+    for body, field in [
+        ({"concurrency_limit": 2}, "concurrency_limit"),
+        ({"concurrency_key": "k", "concurrency_limit": 0}, "concurrency_limit"),
+        ({"concurrency_key": "k", "concurrency_limit": "2"}, "concurrency_limit"),
+        ({"concurrency_key": ""}, "concurrency_key"),
+    ]:
+        error = error_of(await client.post("/api/runs", json={"workflow": "echo", **body}), 422)
+        assert error["field"] == field, (body, error)
+
+
 async def test_post_run_rejects_a_body_that_is_not_json(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/runs", content=b"{not json", headers={"content-type": "application/json"}

@@ -85,6 +85,18 @@ async def test_run_page_twin_holds_the_api_run_events_and_artifacts(
     assert twin["scores"] == [{"attempt": 1, "score": 0.9, "threshold": 0.8}]
 
 
+async def test_run_page_shows_the_concurrency_key_and_limit(
+    client: httpx.AsyncClient, deck: Deck
+) -> None:
+    keyed = await deck.submit("echo", {"topic": "k"}, concurrency_key="repo:acme/site")
+    page = await client.get(f"/runs/{keyed.id}")
+    assert "Concurrency key" in page.text
+    assert "repo:acme/site" in page.text
+    assert "(limit 1)" in page.text
+    plain = await deck.submit("echo", {"topic": "k"})
+    assert "Concurrency key" not in (await client.get(f"/runs/{plain.id}")).text
+
+
 async def test_unknown_run_is_a_404_page_and_a_json_404_twin(client: httpx.AsyncClient) -> None:
     page = await client.get("/runs/run_nope")
     assert page.status_code == 404

@@ -80,6 +80,8 @@ async def submit_run(deck: DeckDep, body: RunIn) -> RunOut:
         priority=body.priority,
         not_before=body.not_before,
         idempotency_key=body.idempotency_key,
+        concurrency_key=body.concurrency_key,
+        concurrency_limit=body.concurrency_limit,
     )
     return run_out(deck, run)
 

@@ -36,8 +36,22 @@ class RunIn(BaseModel):
         max_length=200,
         description="Submitting the same key again returns the first run instead of a new one.",
     )
+    concurrency_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Runs sharing this key (a repository, a customer) never exceed "
+        "concurrency_limit running at once; overrides the workflow's own key.",
+    )
+    concurrency_limit: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        strict=True,
+        description="How many runs with the key may run at once (default: the workflow's, or 1).",
+    )
 
-    @field_validator("workflow", "inputs", "idempotency_key")
+    @field_validator("workflow", "inputs", "idempotency_key", "concurrency_key")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
         return reject_nul(value, "the value")
@@ -107,6 +121,10 @@ class RunOut(BaseModel):
     priority: int
     due_at: datetime = Field(description="Not started before this time.")
     idempotency_key: str | None
+    concurrency_key: str | None = Field(
+        None, description="Runs sharing this key never exceed concurrency_limit running at once."
+    )
+    concurrency_limit: int | None = None
     wait_kind: WaitKind | None = Field(description="What a waiting run waits for.")
     waiting_on: str | None = Field(description="The gate or signal a waiting run waits on.")
     claimed_by: str | None = Field(description="The worker executing the run.")
@@ -162,6 +180,8 @@ class RunOut(BaseModel):
             priority=run.priority,
             due_at=run.due_at,
             idempotency_key=run.idempotency_key,
+            concurrency_key=run.concurrency_key,
+            concurrency_limit=run.concurrency_limit,
             wait_kind=WaitKind(run.wait_kind) if run.wait_kind else None,
             waiting_on=run.waiting_on,
             claimed_by=run.claimed_by,
