@@ -28,7 +28,7 @@ from agentdeck import workflows
 from agentdeck.deck import Deck
 from agentdeck.engine.registry import Registry
 from agentdeck.settings import Settings
-from agentdeck.store.schema import stack_agents, stack_cycles
+from agentdeck.store.stack_tables import stack_agents, stack_cycles
 from bench.databases import fresh_database
 from bench.harness import log, percentile, start_deck
 from bench.w4_agents_at_scale import peak_rss_mb, reset_peak_rss

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from agentdeck.domain.stacks import MessageKind, Role, TodoPriority, TodoStatus
 from agentdeck.store import stack_board as q
 from agentdeck.store import stacks as stack_queries
-from agentdeck.store.schema import stacks
+from agentdeck.store.stack_tables import stacks
 
 
 def row_id(prefix: str, *parts: object) -> str:

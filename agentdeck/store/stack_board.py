@@ -18,15 +18,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from agentdeck.domain.stack_rows import CycleRow, MessageRow, StackArtifactRow, TodoRow
 from agentdeck.domain.stacks import MessageKind, Snapshot, TodoPriority, TodoStatus, Work
-from agentdeck.store.schema import (
-    events,
+from agentdeck.store.schema import events, steps
+from agentdeck.store.stack_tables import (
     stack_agents,
     stack_artifacts,
     stack_cycles,
     stack_messages,
     stack_todos,
     stacks,
-    steps,
 )
 
 

@@ -19,7 +19,8 @@ from agentdeck.domain.runs import RunStatus
 from agentdeck.domain.stack_rows import StackAgentRow, StackRow
 from agentdeck.domain.stacks import MOVES, StackAction, StackState
 from agentdeck.store import transitions
-from agentdeck.store.schema import runs, stack_agents, stack_controls, stacks
+from agentdeck.store.schema import runs
+from agentdeck.store.stack_tables import stack_agents, stack_controls, stacks
 
 CHUNK = 2000  # ids per IN (...): well under SQLite's and PostgreSQL's parameter limits
 ALIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)

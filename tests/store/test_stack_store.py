@@ -15,7 +15,8 @@ from agentdeck.domain.errors import Conflict, IllegalTransition, InvalidInput, N
 from agentdeck.domain.ids import new_id
 from agentdeck.engine.registry import Registry
 from agentdeck.store import stack_board as board_queries
-from agentdeck.store.schema import runs, stack_agents, stacks
+from agentdeck.store.schema import runs
+from agentdeck.store.stack_tables import stack_agents, stacks
 from tests.conftest import fast_settings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
