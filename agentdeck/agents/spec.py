@@ -138,6 +138,14 @@ class AgentSpec(BaseModel):
     max_concurrency: int | None = Field(
         None, ge=1, description="Calls of this agent in flight at once in one worker."
     )
+    run_concurrency: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="Runs naming this agent in their inputs that may run at once, across "
+        "every worker: such runs get the concurrency key `agent:<name>` with this limit, "
+        "unless the submit or the workflow gives a key of its own.",
+    )
     timeout_s: float | None = Field(
         None,
         gt=0,

@@ -170,15 +170,25 @@ def named_agents(workflow: Workflow, inputs: dict[str, Any]) -> list[tuple[str, 
 async def check_agents(
     agents: AgentFinder, registry: Registry, rows: Sequence[dict[str, Any]]
 ) -> None:
-    """An agent an input names must exist now; otherwise the run would fail at its call."""
+    """An agent an input names must exist now; otherwise the run would fail at its call.
+
+    An agent that declares `run_concurrency` gives a run without a key of its own the key
+    `agent:<name>` with that limit.
+    """
     for row in rows:
         for where, name in named_agents(registry.get(row["workflow"]), row["inputs"]):
-            if await agents.find(name) is None:
+            agent = await agents.find(name)
+            if agent is None:
                 raise InvalidInput(
                     f"{where}: there is no agent named {name!r}; GET /api/agents lists them, "
                     "POST /api/agents creates one",
                     field=where,
                 )
+            limit = agent.spec.run_concurrency
+            if limit is not None and row.get("concurrency_key") is None:
+                # the first agent of the inputs with a limit gives the run its key
+                row["concurrency_key"] = f"agent:{name}"
+                row["concurrency_limit"] = limit
 
 
 CURSOR = re.compile(r"^run_[0-9a-z]{26}$")

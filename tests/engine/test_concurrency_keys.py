@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, Field
 
 from agentdeck.deck import Deck
 from agentdeck.domain.errors import InvalidInput
@@ -62,7 +63,15 @@ def registry(gate: Gate) -> Registry:
     async def per_repo(ctx: RunContext, inputs: dict[str, Any]) -> Any:
         return None
 
+    @registry.workflow("by-agent", inputs=ByAgent)
+    async def by_agent(ctx: RunContext, inputs: dict[str, Any]) -> Any:
+        return await ctx.step("work", lambda: gate.hold(ctx.run.id))
+
     return registry
+
+
+class ByAgent(BaseModel):
+    writer: str = Field(json_schema_extra={"x-agentdeck-kind": "agent"})
 
 
 @pytest.fixture
@@ -186,3 +195,26 @@ async def test_a_retry_keeps_the_key_and_limit(decks: list[Deck]) -> None:
     assert (await decks[0].get(run.id)).status == "succeeded"
     retried = await decks[0].retry(run.id)
     assert (retried.concurrency_key, retried.concurrency_limit) == ("k", 2)
+
+
+async def test_an_agent_with_run_concurrency_keys_the_runs_that_name_it(
+    decks: list[Deck], gate: Gate
+) -> None:
+    await decks[0].agents.create({"name": "solo", "role": "writer", "run_concurrency": 1})
+    await decks[0].agents.create({"name": "many", "role": "writer"})
+    held = [await decks[0].submit("by-agent", {"writer": "solo"}) for _ in range(6)]
+    assert (held[0].concurrency_key, held[0].concurrency_limit) == ("agent:solo", 1)
+    unkeyed = await decks[0].submit("by-agent", {"writer": "many"})
+    assert unkeyed.concurrency_key is None
+    own = await decks[0].submit("by-agent", {"writer": "solo"}, concurrency_key="mine")
+    assert (own.concurrency_key, own.concurrency_limit) == ("mine", 1)  # the submit's wins
+    for other in (unkeyed, own):  # keyed as said; only the agent's runs go on
+        await decks[0].cancel(other.id)
+    for deck in decks:
+        await deck.worker(concurrency=5).start()
+    async with asyncio.timeout(60):
+        await _drive(decks, gate, len(held), 1)
+        finished = [await decks[0].wait(r.id) for r in held]
+    assert {r.status for r in finished} == {"succeeded"}
+    assert gate.peak == 1
+    assert await _max_overlap(decks[0], [r.id for r in held]) == 1
