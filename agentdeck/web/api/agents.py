@@ -19,7 +19,27 @@ from agentdeck.web.schemas import AgentOut, reject_nul
 
 router = APIRouter(tags=["agents"])
 
-_SPEC_SCHEMA = AgentSpec.model_json_schema()
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The spec's JSON Schema with its `$defs` (e.g. MCP servers) written in place: a
+    `#/$defs/...` reference would resolve against the OpenAPI document's root, where
+    generated clients and fuzzers find nothing."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(schema)  # type: ignore[no-any-return]
+
+
+_SPEC_SCHEMA = _inlined(AgentSpec.model_json_schema())
 _NEW_AGENT_SCHEMA = {**_SPEC_SCHEMA, "title": "AgentIn"}
 _PATCH_SCHEMA = {
     **{k: v for k, v in _SPEC_SCHEMA.items() if k != "required"},
