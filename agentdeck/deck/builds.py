@@ -16,7 +16,7 @@ from agentdeck.domain.gates import GateDecision
 from agentdeck.domain.runs import Run, RunFilter
 from agentdeck.llm.config import DEFAULT_ENDPOINTS
 from agentdeck.llm.names import parse_model_name
-from agentdeck.store import build_modes, build_queue
+from agentdeck.store import build_modes, build_queue, journal
 
 if TYPE_CHECKING:
     from agentdeck.deck import Deck
@@ -176,6 +176,27 @@ class Builds:
                 raise NotFound(f"run {run_id!r} is not a build")
             raise Conflict(f"build {run_id} is {run.status}: only a build in the queue moves")
         return await self._deck.get(run_id)
+
+    async def budget_alerts(self, limit: int = 5) -> builtins.list[dict[str, Any]]:
+        """The unfinished builds that crossed a budget threshold, each with its latest one
+        (every dashboard page shows them until the build finishes)."""
+        found = await self._deck.db.read(
+            lambda conn: journal.latest_events_of_kind(conn, "build.budget_alert", QUEUED, limit)
+        )
+        out = []
+        for event in found:
+            run = await self._deck.get(event.run_id)
+            data = event.data if isinstance(event.data, dict) else {}
+            out.append(
+                {
+                    "run_id": run.id,
+                    "request": run.inputs.get("request") or run.id,
+                    "percent": data.get("threshold"),
+                    "spent_usd": data.get("spent_usd"),
+                    "budget_usd": data.get("budget_usd"),
+                }
+            )
+        return out
 
     async def cost_by_repository(self) -> dict[str, Decimal]:
         """What the builds of each repository cost so far, by repository id."""
