@@ -10,6 +10,8 @@ key with the same shape:
         backend:
           default: [openai:gpt-4.1-mini]
           kinds: {auth-security: [anthropic:claude-sonnet-4-5]}
+
+The dashboard's overrides (table `build_modes`) lie over that, through `with_overrides`.
 """
 
 from __future__ import annotations
