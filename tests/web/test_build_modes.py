@@ -39,16 +39,30 @@ async def client(deck: Deck) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def _tester_models(deck: Deck, client: httpx.AsyncClient) -> list[list[str]]:
-    """Start a build, let it plan, and give the model chains of its tester tasks."""
+async def _tester_models(
+    deck: Deck, client: httpx.AsyncClient, execute: bool = False
+) -> list[list[str]]:
+    """Start a build, let it plan, and give the model chains of its tester tasks; with
+    `execute`, approve the plan and check the first phase's tester ran on the plan's model."""
     body = {"repository": "cockpit", "request": REQUEST, "test_command": FAST_TESTS}
-    started = await client.post("/api/builds", json=body)
+    started = await client.post("/api/builds", json={**body, "max_phases": 1})
     assert started.status_code == 201, started.text
+    build_id = started.json()["id"]
     await drain(deck)
-    build: dict[str, Any] = (await client.get(f"/api/builds/{started.json()['id']}")).json()
+    build: dict[str, Any] = (await client.get(f"/api/builds/{build_id}")).json()
     assert build["gate"] == "plan"
     tasks = [t for p in build["plan"]["phases"] for t in p["tasks"] if t["role"] == "tester"]
     assert tasks
+    if execute:
+        await deck.builds.decide(build_id, "plan", "approve")
+        await drain(deck)
+        events = await deck.events(build_id, limit=5000)
+        started_with = {
+            e.data["model"]
+            for e in events
+            if e.kind == "build.agent_started" and e.data["agent"] == "tester"
+        }
+        assert started_with == {tasks[0]["models"][0]}, started_with
     return [t["models"] for t in tasks]
 
 
@@ -66,7 +80,7 @@ async def test_an_override_changes_the_models_of_a_new_builds_plan(
     assert put.status_code == 200, put.text
     assert put.json()["modes"]["balanced"]["tester"]["default"] == [CHEAP]
     assert put.json()["overrides"] == {"balanced": {"tester": {"default": [CHEAP]}}}
-    assert {tuple(m) for m in await _tester_models(deck, client)} == {(CHEAP,)}
+    assert {tuple(m) for m in await _tester_models(deck, client, execute=True)} == {(CHEAP,)}
 
     reset = await client.put("/api/builds/modes", json={**key, "models": None})
     assert reset.json()["overrides"] == {}
