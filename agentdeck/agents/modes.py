@@ -10,6 +10,8 @@ key with the same shape:
         backend:
           default: [openai:gpt-4.1-mini]
           kinds: {auth-security: [anthropic:claude-sonnet-4-5]}
+
+The dashboard's overrides (table `build_modes`) lie over that, through `with_overrides`.
 """
 
 from __future__ import annotations
@@ -125,6 +127,21 @@ class ModeTable:
             known = ", ".join(sorted(roles))
             raise InvalidInput(f"no role {role!r} in mode {mode} (known: {known})", "role")
         return strategy.chain(kind)
+
+    def with_overrides(self, mode: str, roles: Mapping[str, Mapping[str, list[str]]]) -> ModeTable:
+        """This table with the chains of `roles` (role -> kind or "default" -> models) in `mode`
+        replaced: the dashboard's overrides laid over the agents file's table."""
+        table = {m: dict(r) for m, r in self.table.items()}
+        target = table[Mode(mode)]
+        for role, kinds in roles.items():
+            current = target.get(role)
+            default = kinds.get("default") or (current.default if current else None)
+            if not default:
+                continue
+            merged = {**(current.kinds if current else {})}
+            merged.update({TaskKind(k): v for k, v in kinds.items() if k != "default"})
+            target[role] = RoleStrategy(default=default, kinds=merged)
+        return ModeTable(table)
 
     def roles(self, mode: str = Mode.BALANCED) -> list[str]:
         return sorted(self.table[Mode(mode)])

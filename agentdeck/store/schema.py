@@ -364,3 +364,16 @@ schedules = Table(
     UniqueConstraint("name", name="uq_schedules_name"),
 )
 Index("ix_schedules_next_due_at", schedules.c.next_due_at)
+
+# --- build modes: the dashboard's overrides over the agents file's mode table ----------
+
+# One row per (mode, role, kind); kind "default" is the role's chain for any other kind.
+build_modes = Table(
+    "build_modes",
+    metadata,
+    Column("mode", String(20), primary_key=True),
+    Column("role", String(100), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("models", JSONDoc, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

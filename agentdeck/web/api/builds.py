@@ -139,6 +139,44 @@ async def start_build(deck: DeckDep, body: BuildIn) -> dict[str, Any]:
     return (await deck.builds.get(run.id)).as_json()
 
 
+class ModeIn(BaseModel):
+    """A role's model chain in a mode for a task kind; `models` null: back to the file's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: str = Field(max_length=20, description="frugal, balanced, performance or max.")
+    role: str = Field(max_length=100, description="orchestrator, backend, frontend, ...")
+    kind: str = Field(
+        "default",
+        max_length=40,
+        description="`default`, `simple-crud`, `auth-security` or `complex-logic`.",
+    )
+    models: list[str] | None = Field(
+        None, max_length=10, description="`provider:model` names, first tried first."
+    )
+
+
+async def _modes_json(deck: Any) -> dict[str, Any]:
+    table = await deck.builds.effective_modes()
+    return {"modes": table.as_json(), "overrides": await deck.builds.overrides()}
+
+
+@router.get("/api/builds/modes", responses=responses(401, 422))
+async def get_modes(deck: DeckDep) -> dict[str, Any]:
+    """The mode table a new build uses: the agents file's, with the overrides over it."""
+    return await _modes_json(deck)
+
+
+@router.put("/api/builds/modes", responses=responses(401, 422))
+async def put_mode(deck: DeckDep, body: ModeIn) -> dict[str, Any]:
+    """Override one chain (it applies to builds started from now on), or reset it."""
+    if body.models is None:
+        await deck.builds.reset_mode(body.mode, body.role, body.kind)
+    else:
+        await deck.builds.set_mode(body.mode, body.role, body.kind, body.models)
+    return await _modes_json(deck)
+
+
 @router.get("/api/builds/{run_id}", responses=responses(401, 404, 422))
 async def get_build(deck: DeckDep, run_id: RunId) -> dict[str, Any]:
     """Review, plan with estimates, phases with diffs and tests, the monitor, the gate."""

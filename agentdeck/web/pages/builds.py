@@ -28,15 +28,18 @@ RunId = Annotated[str, Path(max_length=40)]
 RepoKey = Annotated[str, Path(max_length=200)]
 MODES = ("frugal", "balanced", "performance", "max")
 APPROVALS = ("whole", "per-phase", "none")
+KINDS = ("default", "simple-crud", "auth-security", "complex-logic")
 
 
 class BuildsPageOut(BaseModel):
     """The JSON twin of `/builds`: the queue first, then finished builds; the repositories;
-    the modes (each role's model chain, by task kind)."""
+    the modes (each role's model chain, by task kind, the dashboard's overrides applied)
+    and those overrides (mode -> role -> kind -> models)."""
 
     builds: list[dict[str, Any]]
     repositories: list[dict[str, Any]]
     modes: dict[str, Any]
+    overrides: dict[str, Any]
 
 
 class BuildPageOut(BaseModel):
@@ -88,7 +91,8 @@ async def _builds_page(
     data = BuildsPageOut(
         builds=[_row(r) for r in runs],
         repositories=repositories,
-        modes=deck.builds.modes.as_json(),
+        modes=(await deck.builds.effective_modes()).as_json(),
+        overrides=await deck.builds.overrides(),
     )
     context = {
         "page_key": "builds",
@@ -98,6 +102,8 @@ async def _builds_page(
         "values": values or {},
         "names": {r["id"]: r["name"] for r in repositories},
         "agents_file": str(deck.agents.file),
+        "roles": deck.builds.modes.roles(),
+        "kinds": KINDS,
     }
     return page(request, "builds.html", data, context, 422 if errors else 200)
 
@@ -150,6 +156,24 @@ async def start_build(request: Request, form: FormDep) -> Response:
         field = (error.field or "form").removeprefix("inputs.")
         return await _builds_page(request, {field: str(error)}, values)
     return redirect(request, f"/builds/{run.id}")
+
+
+@router.post("/builds/modes")
+async def set_mode(request: Request, form: FormDep) -> Response:
+    """Set a role's model chain for a mode and task kind, or (`reset`) go back to the file's."""
+    builds = deck_of(request).builds
+    values = {k: first(form, k) for k in form}
+    key = (first(form, "mode"), first(form, "role"), first(form, "kind", "default"))
+    try:
+        if first(form, "action") == "reset":
+            await builds.reset_mode(*key)
+        else:
+            models = [m for m in first(form, "models").replace(",", " ").split() if m]
+            await builds.set_mode(*key, models)
+    except InvalidInput as error:
+        field = f"mode_{error.field or 'models'}"
+        return await _builds_page(request, {field: str(error)}, values)
+    return redirect(request, "/builds#h-modes")
 
 
 @router.post("/builds/{run_id}/priority")

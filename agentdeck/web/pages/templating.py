@@ -246,6 +246,7 @@ def render_html(
         "simulator_note": _simulator_note(deck),
         "json_url": _json_url(request),
         "page_key": "",
+        "budget_alerts": getattr(request.state, "budget_alerts", []),
         **context,
     }
     html = ENV.get_template(template).render(values)
@@ -312,6 +313,11 @@ class PageRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             try:
+                if not wants_json(request):
+                    # read before the page renders (rendering is not async): the banner
+                    # of builds over a budget threshold, on every page
+                    builds = deck_of(request).builds
+                    request.state.budget_alerts = await builds.budget_alerts()
                 return await handler(request)
             except sessions.SignInRequired:
                 if wants_json(request):

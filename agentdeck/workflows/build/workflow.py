@@ -69,6 +69,12 @@ class BuildInputs(BaseModel):
         title="Orchestrator model",
         description="`provider:model` for the review and the plan; empty: the mode's choice.",
     )
+    mode_overrides: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        title="Mode overrides",
+        description="role -> task kind (or `default`) -> model chain, laid over the mode's "
+        "table; the dashboard's overrides when the build started.",
+    )
     push_remote: str | None = Field(None, max_length=1000, title="Push to remote")
     worktrees_dir: str | None = Field(None, max_length=1000, title="Worktrees folder")
     test_command: str | None = Field(
@@ -122,7 +128,7 @@ async def build(ctx: RunContext, raw: dict[str, Any]) -> dict[str, Any]:
 
 async def _build(ctx: RunContext, inputs: BuildInputs, watch: BudgetWatch) -> dict[str, Any]:
     repo = Path(inputs.repository)
-    modes = modes_of(ctx)
+    modes = modes_of(ctx).with_overrides(inputs.mode, inputs.mode_overrides)
     facts, findings = await _review(ctx, inputs, repo, modes, watch)
     plan = await _approved_plan(ctx, inputs, facts, modes, watch)
     phases = plan["phases"][: inputs.max_phases] if inputs.max_phases else plan["phases"]
