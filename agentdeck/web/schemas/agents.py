@@ -33,7 +33,7 @@ class AgentOut(BaseModel):
     max_output_tokens: int
     budget_usd: str | None
     max_concurrency: int | None
-    run_concurrency: int | None
+    run_concurrency: int | None = None
     requests_per_minute: int | None
     tokens_per_minute: int | None
     timeout_s: float | None = Field(
